@@ -1,0 +1,341 @@
+"""SIP header fields as an ordered, multi-valued list (RFC 3261 sections 7.3, 20).
+
+A :class:`Headers` keeps every field in wire order with the name and the text
+exactly as received, so an unmodified message serialises to the same bytes.
+Names compare case-insensitively and compact forms (RFC 3261 section 7.3.3 and
+the IANA registry) map to their full names.  Header fields whose grammar is a
+comma-separated list (``#element``) are split on commas outside quotes and
+angle brackets by :meth:`Headers.get_all`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from imkit.sip.errors import ParseError
+
+#: Compact form -> full name (RFC 3261 7.3.3; RFC 3265/6665 o, u; RFC 3515 r;
+#: RFC 3892 b; RFC 4028 x; RFC 3841 a, j; RFC 4474 y, n; RFC 3841 d).
+COMPACT_FORMS: dict[str, str] = {
+    "i": "Call-ID",
+    "m": "Contact",
+    "e": "Content-Encoding",
+    "l": "Content-Length",
+    "c": "Content-Type",
+    "f": "From",
+    "s": "Subject",
+    "k": "Supported",
+    "t": "To",
+    "v": "Via",
+    "o": "Event",
+    "u": "Allow-Events",
+    "r": "Refer-To",
+    "b": "Referred-By",
+    "x": "Session-Expires",
+    "a": "Accept-Contact",
+    "j": "Reject-Contact",
+    "d": "Request-Disposition",
+    "y": "Identity",
+    "n": "Identity-Info",
+}
+
+_CANONICAL_NAMES = [
+    "Accept", "Accept-Contact", "Accept-Encoding", "Accept-Language", "Alert-Info",
+    "Allow", "Allow-Events", "Authentication-Info", "Authorization", "Call-ID",
+    "Call-Info", "Contact", "Content-Disposition", "Content-Encoding",
+    "Content-ID", "Content-Language", "Content-Length", "Content-Type", "CSeq",
+    "Date", "Error-Info", "Event", "Expires", "From", "In-Reply-To",
+    "Max-Forwards", "Min-Expires", "Min-SE", "MIME-Version", "Organization",
+    "P-Asserted-Identity", "P-Preferred-Identity", "Path", "Priority", "Privacy",
+    "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Require", "Reason",
+    "Record-Route", "Refer-Sub", "Refer-To", "Referred-By", "Reject-Contact",
+    "Replaces", "Reply-To", "Request-Disposition", "Require", "Retry-After",
+    "Route", "Server", "Service-Route", "Session-Expires", "SIP-ETag",
+    "SIP-If-Match", "Subject", "Subscription-State", "Supported", "Timestamp",
+    "To", "Unsupported", "User-Agent", "Via", "Warning", "WWW-Authenticate",
+    "Identity", "Identity-Info",
+]
+
+#: lower-case name -> canonical spelling, compact forms included.
+_CANONICAL: dict[str, str] = {n.lower(): n for n in _CANONICAL_NAMES}
+_CANONICAL.update(COMPACT_FORMS)
+
+#: Header fields whose value is a comma-separated list (``1#element`` in the
+#: ABNF).  The authentication headers are not here: their commas separate
+#: parameters of one challenge.
+LIST_HEADERS: frozenset[str] = frozenset(
+    n.lower()
+    for n in [
+        "Accept", "Accept-Contact", "Accept-Encoding", "Accept-Language",
+        "Alert-Info", "Allow", "Allow-Events", "Call-Info", "Contact",
+        "Content-Encoding", "Content-Language", "Error-Info", "In-Reply-To",
+        "Path", "Proxy-Require", "Reason", "Record-Route", "Reject-Contact",
+        "Require", "Route", "Service-Route", "Supported", "Unsupported", "Via",
+        "Warning", "P-Asserted-Identity", "P-Preferred-Identity",
+        "Request-Disposition",
+    ]
+)
+
+_TOKEN_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~"
+)
+
+
+def canonical_name(name: str) -> str:
+    """The full, conventionally spelled name of a header (``"v"`` -> ``"Via"``)."""
+    return _CANONICAL.get(name.lower(), name)
+
+
+def header_key(name: str) -> str:
+    """The comparison key of a header name: lower case, compact form expanded."""
+    lowered = name.lower()
+    full = COMPACT_FORMS.get(lowered)
+    return full.lower() if full else lowered
+
+
+def is_token(text: str) -> bool:
+    """Whether ``text`` is an RFC 3261 ``token``."""
+    return bool(text) and all(c in _TOKEN_CHARS for c in text)
+
+
+def split_list(value: str) -> list[str]:
+    """Split a list-valued header on commas outside quotes and ``<>``.
+
+    RFC 3261 7.3.1: "Multiple header field values ... MUST be expressible as a
+    single header field row by appending each subsequent field-value to the
+    first, each separated by a comma."
+    """
+    items: list[str] = []
+    depth = 0
+    quoted = False
+    start = 0
+    i = 0
+    length = len(value)
+    while i < length:
+        ch = value[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            item = value[start:i].strip()
+            if item:
+                items.append(item)
+            start = i + 1
+        i += 1
+    last = value[start:].strip()
+    if last:
+        items.append(last)
+    return items
+
+
+@dataclass(eq=False, slots=True)
+class Field:
+    """One header field row: the name and value as written.
+
+    ``value`` is the field value with folded lines joined by one space and
+    surrounding white space removed.  ``raw`` is the row exactly as received
+    (without the final CRLF) or ``None`` for a field built locally.  ``offset``
+    is where the row started in the parsed message (for error positions).
+    """
+
+    name: str
+    value: str
+    raw: bytes | None = None
+    offset: int = 0
+
+    @property
+    def key(self) -> str:
+        return header_key(self.name)
+
+    def to_bytes(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        return f"{self.name}: {self.value}".encode("utf-8")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Field):
+            return NotImplemented
+        return self.key == other.key and self.value == other.value
+
+    def __repr__(self) -> str:
+        return f"Field({self.name!r}, {self.value!r})"
+
+
+class Headers:
+    """The ordered header fields of a SIP message or MIME body part."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Iterable[Field | tuple[str, str]] = ()) -> None:
+        self._fields: list[Field] = [
+            f if isinstance(f, Field) else Field(f[0], f[1]) for f in fields
+        ]
+
+    # -- reading -----------------------------------------------------------
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        key = header_key(name)
+        return any(f.key == key for f in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Headers):
+            return NotImplemented
+        return self._fields == other._fields
+
+    def __repr__(self) -> str:
+        return f"Headers({[(f.name, f.value) for f in self._fields]!r})"
+
+    def fields(self, name: str) -> list[Field]:
+        """Every row of header ``name`` (any spelling, compact form included)."""
+        key = header_key(name)
+        return [f for f in self._fields if f.key == key]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of the first row of ``name``, or ``default``."""
+        key = header_key(name)
+        for f in self._fields:
+            if f.key == key:
+                return f.value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of ``name`` in wire order, list-valued rows split."""
+        key = header_key(name)
+        rows = [f.value for f in self._fields if f.key == key]
+        if key in LIST_HEADERS:
+            return [item for row in rows for item in split_list(row)]
+        return rows
+
+    # -- changing ----------------------------------------------------------
+    def add(self, name: str, value: str, *, first: bool = False) -> Field:
+        """Append (or, with ``first``, prepend) a row; return it."""
+        _check_field(name, value)
+        row = Field(name, value)
+        if first:
+            self._fields.insert(0, row)
+        else:
+            self._fields.append(row)
+        return row
+
+    def set(self, name: str, value: str) -> Field:
+        """Replace every row of ``name`` by one row, kept where the first was."""
+        _check_field(name, value)
+        key = header_key(name)
+        row = Field(name, value)
+        for i, f in enumerate(self._fields):
+            if f.key == key:
+                self._fields[i] = row
+                self._fields = [g for g in self._fields if g is row or g.key != key]
+                return row
+        self._fields.append(row)
+        return row
+
+    def remove(self, name: str) -> int:
+        """Remove every row of ``name``; return how many were removed."""
+        key = header_key(name)
+        before = len(self._fields)
+        self._fields = [f for f in self._fields if f.key != key]
+        return before - len(self._fields)
+
+    def remove_first(self, name: str) -> Field | None:
+        """Remove and return the first row of ``name`` (a proxy pops its Via)."""
+        key = header_key(name)
+        for i, f in enumerate(self._fields):
+            if f.key == key:
+                return self._fields.pop(i)
+        return None
+
+    def copy(self) -> "Headers":
+        return Headers(
+            Field(f.name, f.value, f.raw, f.offset) for f in self._fields
+        )
+
+    def to_bytes(self) -> bytes:
+        return b"".join(f.to_bytes() + b"\r\n" for f in self._fields)
+
+
+def _check_field(name: str, value: str) -> None:
+    from imkit.errors import LocalProtocolError
+
+    if not is_token(name):
+        raise LocalProtocolError(f"header name {name!r} is not a token")
+    if "\r" in value or "\n" in value:
+        raise LocalProtocolError(f"header {name} value contains CR or LF")
+
+
+def parse_header_block(
+    data: bytes, *, base_offset: int = 0, max_fields: int = 256
+) -> Headers:
+    """Parse header rows (no start line, no empty line) into :class:`Headers`.
+
+    Lines are separated by CRLF (a bare LF is tolerated); a line starting with
+    SP or HTAB continues the previous row (RFC 3261 7.3.1 folding).
+    """
+    fields: list[Field] = []
+    if not data:
+        return Headers()
+    lines = data.split(b"\n")
+    position = base_offset
+    current: list[bytes] = []
+    current_offset = position
+    for line in lines:
+        line_length = len(line) + 1
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line[:1] in (b" ", b"\t"):
+            if not current:
+                raise ParseError("continuation line before any header", position)
+            current.append(line)
+        elif line:
+            if current:
+                fields.append(_make_field(current, current_offset))
+                if len(fields) >= max_fields:
+                    raise ParseError(f"more than {max_fields} header fields", position)
+            current = [line]
+            current_offset = position
+        elif current:
+            # An empty line inside a header block (only possible in fragments).
+            raise ParseError("empty line inside header block", position)
+        position += line_length
+    if current:
+        fields.append(_make_field(current, current_offset))
+        if len(fields) > max_fields:
+            raise ParseError(f"more than {max_fields} header fields", position)
+    return Headers(fields)
+
+
+def _make_field(lines: list[bytes], offset: int) -> Field:
+    first = lines[0]
+    colon = first.find(b":")
+    if colon <= 0:
+        raise ParseError("header line without a name and colon", offset)
+    try:
+        name = first[:colon].rstrip(b" \t").decode("ascii")
+    except UnicodeDecodeError:
+        raise ParseError("header name is not ASCII", offset) from None
+    if not is_token(name):
+        raise ParseError(f"header name {name!r} is not a token", offset)
+    parts = [first[colon + 1 :]]
+    parts.extend(lines[1:])
+    try:
+        value = " ".join(p.strip(b" \t").decode("utf-8") for p in parts).strip()
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"header {name} is not UTF-8", offset + exc.start) from None
+    raw = b"\r\n".join(lines) if len(lines) > 1 else first
+    return Field(name, value, raw, offset)

@@ -1,0 +1,141 @@
+"""Generic ``;name=value`` parameters and quoted strings (RFC 3261 section 25.1).
+
+Used by header values (Via, Contact, Content-Type, ...) and by SIP URIs.
+Parameters keep their order and their names' spelling; names compare
+case-insensitively.  A parameter may have no value (``;lr``, ``;rport``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from imkit.sip.errors import ParseError
+
+
+def unquote(text: str) -> str:
+    """Remove the quotes and backslash escapes of a ``quoted-string``."""
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        body = text[1:-1]
+        out: list[str] = []
+        i = 0
+        while i < len(body):
+            ch = body[i]
+            if ch == "\\" and i + 1 < len(body):
+                i += 1
+                ch = body[i]
+            out.append(ch)
+            i += 1
+        return "".join(out)
+    return text
+
+
+def quote(text: str) -> str:
+    """Make a ``quoted-string`` of ``text``."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def split_outside_quotes(text: str, separator: str) -> list[str]:
+    """Split on ``separator`` where it is outside double quotes and ``<>``."""
+    items: list[str] = []
+    quoted = False
+    depth = 0
+    start = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth = max(0, depth - 1)
+        elif ch == separator and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+        i += 1
+    if quoted:
+        raise ParseError("unterminated quoted string", len(text))
+    items.append(text[start:])
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """An ordered list of ``(name, value)`` pairs; ``value`` is ``None`` for a flag."""
+
+    items: tuple[tuple[str, str | None], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> "Params":
+        """Parse ``a=1;b;c="x y"`` (no leading semicolon)."""
+        if not text.strip():
+            return cls()
+        items: list[tuple[str, str | None]] = []
+        for part in split_outside_quotes(text, ";"):
+            part = part.strip()
+            if not part:
+                raise ParseError("empty parameter", 0)
+            name, eq, value = part.partition("=")
+            name = name.strip()
+            if not name:
+                raise ParseError("parameter without a name", 0)
+            items.append((name, value.strip() if eq else None))
+        return cls(tuple(items))
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, str | None]] = (), **kw: str | None) -> "Params":
+        return cls(tuple(pairs) + tuple((k.replace("_", "-"), v) for k, v in kw.items()))
+
+    def __iter__(self) -> Iterator[tuple[str, str | None]]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and any(n.lower() == name.lower() for n, _ in self.items)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of ``name`` (unquoted), ``default`` when absent; a flag gives ``""``."""
+        lowered = name.lower()
+        for n, v in self.items:
+            if n.lower() == lowered:
+                return "" if v is None else unquote(v)
+        return default
+
+    def raw(self, name: str) -> str | None:
+        """The value of ``name`` as written (quotes kept)."""
+        lowered = name.lower()
+        for n, v in self.items:
+            if n.lower() == lowered:
+                return v
+        return None
+
+    def with_param(self, name: str, value: str | None = None) -> "Params":
+        """A copy with ``name`` set (replaced in place, or appended)."""
+        lowered = name.lower()
+        replaced = False
+        items: list[tuple[str, str | None]] = []
+        for n, v in self.items:
+            if n.lower() == lowered:
+                if not replaced:
+                    items.append((name, value))
+                    replaced = True
+            else:
+                items.append((n, v))
+        if not replaced:
+            items.append((name, value))
+        return Params(tuple(items))
+
+    def without(self, name: str) -> "Params":
+        lowered = name.lower()
+        return Params(tuple((n, v) for n, v in self.items if n.lower() != lowered))
+
+    def __str__(self) -> str:
+        return "".join(f";{n}" if v is None else f";{n}={v}" for n, v in self.items)
