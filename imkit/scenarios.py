@@ -91,6 +91,7 @@ async def modify(client: IMClient, options: ScenarioOptions, result: ScenarioRes
     result.step(f"1-1 session, offer accept-types {', '.join(session.accept_types)}")
     await session.modify(["message/cpim", "text/plain", "text/html"], anonymous=options.anonymous)
     result.step(f"modified by re-INVITE: accept-types {', '.join(session.accept_types)}")
+    await _chat(session, result, "still here after the modification")
     await session.leave()
 
 

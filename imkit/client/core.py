@@ -96,7 +96,7 @@ class IMClient:
             tcp_port=0 if self.transport == "TCP" else None,
             outbound_proxy=outbound, handler=self._handle, trace=trace, ids=self.ids,
         )
-        self.media = MediaEndpoint(trace, self.ids, host)
+        self.media = MediaEndpoint(trace, self.ids, host, name=self.profile.aor.user or str(self.profile.aor))
         self.auth = DigestClient(username or (self.profile.aor.user or ""), password, ids=self.ids) if password else None
         self.sessions: list["IMSession"] = []
         self.incoming: asyncio.Queue["IMSession"] = asyncio.Queue(maxsize=64)
@@ -118,6 +118,10 @@ class IMClient:
             self.trace.names[self.endpoint.local_address(self.transport)] = name
             assert self.media.listener is not None
             self.trace.names[(self.media.listener.host, self.media.listener.port)] = name
+            if self.server is not None:
+                host, _, port = self.server.rpartition(":")
+                if port.isdigit():
+                    self.trace.names.setdefault((host.strip("[]"), int(port)), "IM Server")
         return self
 
     async def close(self) -> None:

@@ -121,5 +121,11 @@ async def _run_invite(client: "IMClient", out: OutgoingRequest, session: "IMSess
     state.dialog = dialog
     ack = dialog.create_ack(response, via=client.endpoint.new_via(client.transport))
     await client.endpoint.send_ack(ack, label=out.clause)
+    if pending.cancel_requested:
+        # RFC 3261 15: a 2xx that crossed our CANCEL established the session anyway;
+        # the caller wanted none, so it ends at once with BYE.
+        state.phase = SessionPhase.ESTABLISHED
+        await session.leave()
+        return session
     await session.established(response, out.clause)
     return session

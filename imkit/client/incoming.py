@@ -150,7 +150,8 @@ class IncomingHandler:
             await replaced.leave()
         try:
             session.chat = await client.media.open(local, session.state.offer, local.sdp, we_offered=False,
-                                                   local_aor=str(client.aor), peer=str(session.state.target))
+                                                   local_aor=str(client.aor), peer=str(session.state.target),
+                                                   peer_lane="IM Server" if session.is_group else (session.state.target.user or "peer"))
         except (OSError, asyncio.TimeoutError, ConnectionError):
             return
         if client.incoming.full():

@@ -91,10 +91,12 @@ def _chat_message(event: MessageReceived) -> ChatMessage:
 class MediaEndpoint:
     """One client's MSRP listener and the offers/answers made on it."""
 
-    def __init__(self, trace: Trace | None, ids: IdGenerator, host: str = "127.0.0.1") -> None:
+    def __init__(self, trace: Trace | None, ids: IdGenerator, host: str = "127.0.0.1", name: str = "client") -> None:
         self.trace = trace
         self.ids = ids
         self.host = host
+        #: the lane name of this client's MSRP addresses in ladders
+        self.name = name
         self.listener: MSRPListener | None = None
         self._version = 0
 
@@ -128,8 +130,9 @@ class MediaEndpoint:
         return MediaOffer(uri, bytes(sdp))
 
     async def open(self, local: "MediaOffer", offer: bytes, answer: bytes, *, we_offered: bool,
-                   local_aor: str, peer: str, timeout: float = 10.0) -> Chat:
-        """Connect or wait for the connection, as the negotiation says."""
+                   local_aor: str, peer: str, peer_lane: str = "IM Server", timeout: float = 10.0) -> Chat:
+        """Connect or wait for the connection, as the negotiation says;
+        ``peer_lane`` names the other end's MSRP address in ladders."""
         offer_sd, answer_sd = SessionDescription.parse(offer), SessionDescription.parse(answer)
         remote = msrp_media(answer_sd if we_offered else offer_sd)
         side = msrp_active_side(offer_sd, answer_sd)
@@ -145,6 +148,9 @@ class MediaEndpoint:
             assert self.listener is not None
             channel = self.listener.accept(session, on_message=hook)
         await channel.wait_bound(timeout)
+        if self.trace is not None:
+            self.trace.names[channel.local_address] = self.name
+            self.trace.names.setdefault(channel.remote_address, peer_lane)
         return Chat(channel, local_aor, peer, remote.accept_types)
 
 

@@ -132,7 +132,8 @@ class IMSession:
             return
         self.chat = await self.client.media.open(
             self.local_offer, self.state.offer, answer, we_offered=True, local_aor=str(self.client.aor),
-            peer=str(self.identity or self.state.target),
+            peer=str(self.identity if self.is_group and self.identity else self.state.target),
+            peer_lane="IM Server" if self.is_group else (self.state.target.user or str(self.state.target)),
         )
         self.state.answer = answer
         self.client.note("user-plane", f"MSRP {self.local_offer.uri} connected", response)
@@ -275,6 +276,7 @@ class PendingInvite:
         self.ringing = asyncio.Event()
         self.task: asyncio.Task[Any] | None = None
         self.outgoing: Any = None
+        self.cancel_requested = False
 
     def sent(self, outgoing: Any) -> None:
         self.outgoing = outgoing
@@ -288,6 +290,7 @@ class PendingInvite:
         9.1); ``None`` when a final response came first."""
         await asyncio.wait_for(self.ringing.wait(), timeout)
         session = self.session_state
+        self.cancel_requested = True
         if session.state.phase is not SessionPhase.INVITING or self.outgoing is None:
             return None
         out = session.client.prepare.cancel(session)
