@@ -100,6 +100,8 @@ class NameAddr:
 
 
 def _find_unquoted(text: str, char: str) -> int:
+    if '"' not in text:
+        return text.find(char)
     quoted = False
     i = 0
     while i < len(text):

@@ -10,10 +10,14 @@ angle brackets by :meth:`Headers.get_all`.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import TypeVar
 
 from imkit.sip.errors import ParseError
+
+T = TypeVar("T")
 
 #: Compact form -> full name (RFC 3261 7.3.3; RFC 3265/6665 o, u; RFC 3515 r;
 #: RFC 3892 b; RFC 4028 x; RFC 3841 a, j; RFC 4474 y, n; RFC 3841 d).
@@ -77,9 +81,17 @@ LIST_HEADERS: frozenset[str] = frozenset(
     ]
 )
 
-_TOKEN_CHARS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~"
-)
+#: RFC 3261 25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+
+
+#: header_key's answers, memoised: a message repeats a dozen names over and
+#: over.  Bounded so hostile input cannot grow it without limit.
+_KEY_MEMO: dict[str, str] = {}
+_KEY_MEMO_LIMIT = 1024
+
+#: Header names already found to be tokens (bounded like _KEY_MEMO).
+_TOKEN_NAMES: set[str] = set()
 
 
 def canonical_name(name: str) -> str:
@@ -89,14 +101,19 @@ def canonical_name(name: str) -> str:
 
 def header_key(name: str) -> str:
     """The comparison key of a header name: lower case, compact form expanded."""
-    lowered = name.lower()
-    full = COMPACT_FORMS.get(lowered)
-    return full.lower() if full else lowered
+    key = _KEY_MEMO.get(name)
+    if key is None:
+        lowered = name.lower()
+        full = COMPACT_FORMS.get(lowered)
+        key = full.lower() if full else lowered
+        if len(_KEY_MEMO) < _KEY_MEMO_LIMIT:
+            _KEY_MEMO[name] = key
+    return key
 
 
 def is_token(text: str) -> bool:
     """Whether ``text`` is an RFC 3261 ``token``."""
-    return bool(text) and all(c in _TOKEN_CHARS for c in text)
+    return _TOKEN_RE.fullmatch(text) is not None
 
 
 def split_list(value: str) -> list[str]:
@@ -106,6 +123,9 @@ def split_list(value: str) -> list[str]:
     single header field row by appending each subsequent field-value to the
     first, each separated by a comma."
     """
+    if '"' not in value and "<" not in value:
+        # Nothing can hide a comma: a plain split gives the same items.
+        return [item for item in (part.strip() for part in value.split(",")) if item]
     items: list[str] = []
     depth = 0
     quoted = False
@@ -145,16 +165,49 @@ class Field:
     surrounding white space removed.  ``raw`` is the row exactly as received
     (without the final CRLF) or ``None`` for a field built locally.  ``offset``
     is where the row started in the parsed message (for error positions).
+
+    A row also remembers its comparison key and the typed value last parsed
+    from it (see :meth:`typed`); both are recomputed when ``name`` or
+    ``value`` is reassigned.
     """
 
     name: str
     value: str
     raw: bytes | None = None
     offset: int = 0
+    _key_name: str | None = field(default=None, init=False, repr=False)
+    _key: str = field(default="", init=False, repr=False)
+    _typed: tuple[str, object, bool, object] | None = field(default=None, init=False, repr=False)
 
     @property
     def key(self) -> str:
-        return header_key(self.name)
+        name = self.name
+        if name is not self._key_name:
+            self._key = header_key(name)
+            self._key_name = name
+        return self._key
+
+    def typed(self, parser: Callable[[str, int], T], many: bool = False) -> T | tuple[T, ...]:
+        """``parser(self.value, offset_of_the_value)`` (with ``many``: a tuple
+        of the parsed comma-separated items), parsed once per value.
+
+        Every parser passed here returns an immutable value (frozen
+        dataclasses, ints, strings), so handing out the same object again is
+        safe.  Reassigning ``value``, or asking with another parser, parses
+        afresh.
+        """
+        value = self.value
+        cached = self._typed
+        if cached is not None and cached[0] is value and cached[1] == parser and cached[2] is many:
+            return cached[3]  # type: ignore[return-value]
+        result: T | tuple[T, ...]
+        offset = self.offset + len(self.name) + 1
+        if many:
+            result = tuple([parser(item, offset) for item in split_list(value)])
+        else:
+            result = parser(value, offset)
+        self._typed = (value, parser, many, result)
+        return result
 
     def to_bytes(self) -> bytes:
         if self.raw is not None:
@@ -204,15 +257,21 @@ class Headers:
     def fields(self, name: str) -> list[Field]:
         """Every row of header ``name`` (any spelling, compact form included)."""
         key = header_key(name)
-        return [f for f in self._fields if f.key == key]
+        # f.key, inlined for speed: the cached key while the name is unchanged.
+        return [f for f in self._fields if (f._key if f._key_name is f.name else f.key) == key]
+
+    def first(self, name: str) -> Field | None:
+        """The first row of ``name``, or ``None``."""
+        key = header_key(name)
+        for f in self._fields:
+            if (f._key if f._key_name is f.name else f.key) == key:
+                return f
+        return None
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of the first row of ``name``, or ``default``."""
-        key = header_key(name)
-        for f in self._fields:
-            if f.key == key:
-                return f.value
-        return default
+        row = self.first(name)
+        return default if row is None else row.value
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name`` in wire order, list-valued rows split."""
@@ -287,14 +346,56 @@ def parse_header_block(
     Lines are separated by CRLF (a bare LF is tolerated); a line starting with
     SP or HTAB continues the previous row (RFC 3261 7.3.1 folding).
     """
-    fields: list[Field] = []
     if not data:
         return Headers()
-    lines = data.split(b"\n")
+    fields = _plain_rows(data, base_offset, max_fields)
+    if fields is None:
+        fields = _rows(data, base_offset, max_fields)
+    headers = Headers()
+    headers._fields = fields
+    return headers
+
+
+def _plain_rows(data: bytes, base_offset: int, max_fields: int) -> list[Field] | None:
+    """The fast path of :func:`parse_header_block`: a UTF-8 block of well-formed
+    one-line rows, decoded at once.  ``None`` for anything else (folding, an
+    empty line, a bad name, too many rows, bytes that are not UTF-8), which
+    :func:`_rows` then parses or reports with the exact error and offset."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    fields: list[Field] = []
+    append = fields.append
+    position = base_offset
+    for raw, line in zip(data.split(b"\n"), text.split("\n")):
+        size = len(raw) + 1
+        if line[-1:] == "\r":
+            line = line[:-1]
+            raw = raw[:-1]
+        name, colon, value = line.partition(":")
+        if not colon:
+            return None
+        name = name.rstrip(" \t")
+        if name not in _TOKEN_NAMES:
+            if not (name.isascii() and is_token(name)):
+                return None
+            if len(_TOKEN_NAMES) < _KEY_MEMO_LIMIT:
+                _TOKEN_NAMES.add(name)
+        append(Field(name, value.strip(), raw, position))
+        position += size
+    if len(fields) > max_fields:
+        return None
+    return fields
+
+
+def _rows(data: bytes, base_offset: int, max_fields: int) -> list[Field]:
+    """Every row of a header block, folded rows joined; raises the first error."""
+    fields: list[Field] = []
     position = base_offset
     current: list[bytes] = []
     current_offset = position
-    for line in lines:
+    for line in data.split(b"\n"):
         line_length = len(line) + 1
         if line.endswith(b"\r"):
             line = line[:-1]
@@ -317,7 +418,7 @@ def parse_header_block(
         fields.append(_make_field(current, current_offset))
         if len(fields) > max_fields:
             raise ParseError(f"more than {max_fields} header fields", position)
-    return Headers(fields)
+    return fields
 
 
 def _make_field(lines: list[bytes], offset: int) -> Field:

@@ -97,19 +97,15 @@ class Message(abc.ABC):
 
     # -- typed access --------------------------------------------------------
     def _one(self, name: str, parser: Callable[[str, int], T]) -> T | None:
-        rows = self.headers.fields(name)
-        if not rows:
+        row = self.headers.first(name)
+        if row is None:
             return None
-        row = rows[0]
-        return parser(row.value, _value_offset(row))
+        return row.typed(parser)  # type: ignore[return-value]
 
     def _many(self, name: str, parser: Callable[[str, int], T]) -> list[T]:
-        from imkit.sip.headers import split_list
-
         out: list[T] = []
         for row in self.headers.fields(name):
-            for item in split_list(row.value):
-                out.append(parser(item, _value_offset(row)))
+            out.extend(row.typed(parser, many=True))  # type: ignore[arg-type]
         return out
 
     def _tokens(self, name: str) -> list[str]:
@@ -430,23 +426,41 @@ def _parse_start_line(text: str, headers: Headers, body: bytes) -> SIPMessage:
 
 
 _SINGLE_HEADERS = ("From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length")
+_SINGLE_KEYS = {name.lower(): name for name in _SINGLE_HEADERS}
 
 
 def _check_core_headers(message: SIPMessage, body_length: int, body_offset: int) -> None:
-    headers = message.headers
-    for name in _SINGLE_HEADERS:
-        rows = headers.fields(name)
-        if len(rows) > 1:
-            raise ParseError(f"{name} appears more than once", rows[1].offset)
-    message.from_
-    message.to
-    message.cseq
-    message.via
-    message.max_forwards
-    call_id = headers.fields("Call-ID")
-    if call_id and (not call_id[0].value or " " in call_id[0].value):
-        raise ParseError("malformed Call-ID", call_id[0].offset)
-    length = message.content_length
+    # One pass over the rows; the typed values parsed here stay cached in
+    # their rows (Field.typed), so the accessors do not parse them again.
+    first: dict[str, Field] = {}
+    second: dict[str, Field] = {}
+    vias: list[Field] = []
+    for row in message.headers:
+        key = row.key
+        if key == "via":
+            vias.append(row)
+        elif key in _SINGLE_KEYS:
+            if key in first:
+                second.setdefault(key, row)
+            else:
+                first[key] = row
+    for key, name in _SINGLE_KEYS.items():
+        if key in second:
+            raise ParseError(f"{name} appears more than once", second[key].offset)
+    # Parsed in the order the checks always ran (From, To, CSeq, Via,
+    # Max-Forwards), so a message with several faults reports the same one.
+    for key, parser in (("from", NameAddr.parse), ("to", NameAddr.parse), ("cseq", CSeq.parse)):
+        if key in first:
+            first[key].typed(parser)
+    for via in vias:
+        via.typed(Via.parse, many=True)
+    if "max-forwards" in first:
+        first["max-forwards"].typed(_parse_int)
+    call_id = first.get("call-id")
+    if call_id is not None and (not call_id.value or " " in call_id.value):
+        raise ParseError("malformed Call-ID", call_id.offset)
+    length_row = first.get("content-length")
+    length = None if length_row is None else length_row.typed(_parse_int)
     if length is not None and length != body_length:
         raise ParseError(
             f"Content-Length is {length} but the body has {body_length} bytes", body_offset

@@ -36,6 +36,7 @@ _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 _HOSTNAME_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?)*\.?")
 _IPV6_RE = re.compile(r"\[[0-9A-Fa-f:.]+\]")
 _ESCAPE_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_MUST_ESCAPE_RE = re.compile(r'[ \t\r\n<>"]')
 
 
 def escape(text: str, safe: str) -> str:
@@ -45,11 +46,11 @@ def escape(text: str, safe: str) -> str:
 
 def unescape(text: str, offset: int = 0) -> str:
     """Undo percent escapes; a malformed ``%`` is a :class:`ParseError`."""
+    if "%" not in text:
+        return text
     bad = _ESCAPE_RE.search(text)
     if bad:
         raise ParseError("malformed percent escape in URI", offset + bad.start())
-    if "%" not in text:
-        return text
     try:
         return _pct_unquote(text, errors="strict")
     except UnicodeDecodeError:
@@ -197,9 +198,9 @@ def parse_uri(text: str, offset: int = 0) -> URI:
     if colon <= 0 or not _SCHEME_RE.fullmatch(text[:colon]):
         raise ParseError(f"not a URI: {text[:40]!r}", offset)
     scheme = text[:colon]
-    if any(c in text for c in " \t\r\n<>\""):
-        bad = min(text.find(c) for c in " \t\r\n<>\"" if c in text)
-        raise ParseError("URI contains a character that must be escaped", offset + bad)
+    bad = _MUST_ESCAPE_RE.search(text)
+    if bad:
+        raise ParseError("URI contains a character that must be escaped", offset + bad.start())
     if scheme.lower() not in ("sip", "sips"):
         if colon + 1 >= len(text):
             raise ParseError("URI has nothing after the scheme", offset + colon)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from imkit.sip.errors import ParseError
 from imkit.sip.headers import is_token
 from imkit.sip.params import Params, quote, split_outside_quotes, unquote
+from imkit.sip.uri import _parse_hostport
 
 
 def _token(text: str, what: str, offset: int) -> str:
@@ -54,8 +55,6 @@ class Via:
         if len(protocol_parts) != 3 or not all(is_token(p) for p in protocol_parts):
             raise ParseError(f"malformed Via sent-protocol {parts[0]!r}", offset)
         sent_by = parts[1].strip()
-        from imkit.sip.uri import _parse_hostport
-
         host, port = _parse_hostport(sent_by.replace(" ", ""), offset + len(parts[0]) + 1)
         return cls(
             transport=protocol_parts[2].upper(), host=host, port=port, params=params,

@@ -19,5 +19,11 @@ class Provenance:
     note: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.clause} item {self.item}"
+        # "7.1.1.1 item 1" for the spec's items; "RFC 3261 8.1.1.7" for an RFC section
+        if not self.item:
+            text = self.clause
+        elif self.clause.startswith("RFC"):
+            text = f"{self.clause} {self.item}"
+        else:
+            text = f"{self.clause} item {self.item}"
         return f"{text} ({self.note})" if self.note else text
