@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from typing import Any, Sequence
 
 from imkit.client.incoming import IncomingHandler
@@ -36,6 +37,9 @@ from imkit.trace import Trace
 from imkit.trace.notes import Note
 
 _log = logging.getLogger("imkit.client")
+
+#: SDP offers remembered for matching answers (a composer may build many).
+MAX_OFFERS = 256
 
 #: Provenance of the RFC 3261 headers every request has.
 _BASE_REASONS = {
@@ -105,7 +109,8 @@ class IMClient:
         #: IM Session Identities kept after leaving, for 7.1.1.9 (identity -> time left)
         self.recent_identities: dict[str, float] = {}
         self.prepare = Prepare(self)
-        self._offers: dict[str, MediaOffer] = {}
+        #: offers this client made, by our MSRP URI (the oldest forgotten past MAX_OFFERS)
+        self._offers: OrderedDict[str, MediaOffer] = OrderedDict()
         self._incoming = IncomingHandler(self)
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -169,6 +174,8 @@ class IMClient:
     def sdp_offer(self, accept_types: Sequence[str]) -> bytes:
         offer = self.media.offer(accept_types)
         self._offers[str(offer.uri)] = offer
+        while len(self._offers) > MAX_OFFERS:
+            self._offers.popitem(last=False)
         return offer.sdp
 
     def offer_in(self, sdp: bytes) -> MediaOffer:

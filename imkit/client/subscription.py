@@ -21,7 +21,7 @@ from imkit.payloads.conference_info import CONTENT_TYPE, ConferenceInfo, RosterD
 from imkit.payloads.xml import PayloadError
 from imkit.procedures import conference_events
 from imkit.procedures.outgoing import OutgoingRequest
-from imkit.sip import Request, Response
+from imkit.sip import ParseError, Request, Response, parse_uri
 from imkit.sip.dialog import Dialog
 
 if TYPE_CHECKING:
@@ -66,8 +66,8 @@ class ConferenceSubscription:
         """7.1.1.11 n4: joined users who are on the IM User's block list."""
         if self.state is None:
             return []
-        blocked = self.client.profile.blocklist
-        return [u.entity for u in self.state.roster if u.entity in blocked]
+        blocked = [parse_uri(b) for b in self.client.profile.blocklist]
+        return [u.entity for u in self.state.roster if _is_blocked(u.entity, blocked)]
 
     async def wait_for(self, predicate, timeout: float = 10.0) -> ConferenceInfo:
         """Until ``predicate(state)`` holds after some NOTIFY."""
@@ -154,6 +154,15 @@ class ConferenceSubscription:
             await self.terminate()
         except Exception:  # the server may already have ended it
             self.terminated = True
+
+
+def _is_blocked(entity: str, blocked: list) -> bool:
+    """RFC 3261 19.1.4 comparison of a roster entity with the block list."""
+    try:
+        uri = parse_uri(entity)
+    except ParseError:
+        return False
+    return any(uri.equivalent(b) for b in blocked)
 
 
 async def send_subscribe(client: "IMClient", out: OutgoingRequest) -> ConferenceSubscription:

@@ -67,8 +67,12 @@ class Report:
         return Counter(f"{r.rule.level.value} {r.verdict.value}" for r in self.results)
 
     def failed_seqs(self) -> dict[int, str]:
-        """Records that failed a rule, for drawing them red in a ladder."""
-        return {r.seq: f"{r.rule_id}: {r.note}" for r in self.results if r.verdict is Verdict.FAIL and r.seq is not None}
+        """Records that failed a rule, with every failed rule, for drawing them red in a ladder."""
+        failed: dict[int, list[str]] = {}
+        for r in self.results:
+            if r.verdict is Verdict.FAIL and r.seq is not None:
+                failed.setdefault(r.seq, []).append(f"{r.rule_id}: {r.note}")
+        return {seq: "; ".join(reasons) for seq, reasons in failed.items()}
 
     def to_text(self, *, show_not_applicable: bool = False) -> str:
         lines = [f"{'rule':<18} {'level':<7} {'verdict':<15} {'msg':>4}  {'header':<18} note"]

@@ -121,6 +121,8 @@ class ProxySettings:
     conf_domain: str = DEFAULT_CONF_DOMAIN
     conf_user_pattern: str = DEFAULT_CONF_USER_PATTERN
     proxy_auth: bool = False
+    #: relay users with no registration to the IM server (its simulated users)
+    unregistered_to_im_server: bool = False
     users: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_USERS))
     children: int = 2
 
@@ -137,6 +139,7 @@ class ProxySettings:
             "im_server_port": self.im_server.port,
             "im_server_transport": self.im_server.transport,
             "proxy_auth": int(self.proxy_auth),
+            "unregistered_to_im_server": int(self.unregistered_to_im_server),
             "auth_secret": secrets.token_hex(16),
             "children": self.children,
             "credentials": credentials_block(self.users),
