@@ -29,6 +29,10 @@ host, port = server.address
 alice = await IMClient("sip:alice@example.com", display_name="Alice", server=f"{host}:{port}", trace=trace).start()
 print(f"test IM Server on {host}:{port}; Alice's contact {alice.contact}")'''
 
+EXPLORER = '''from imkit.widgets import Explorer
+
+Explorer(trace, check=lambda t: conformance.check(t, report_clauses("{clause}", t)))'''
+
 CHECK = '''report = conformance.check(trace, report_clauses("{clause}", trace))
 display(trace.to_graphviz(failed=report.failed_seqs()))
 report'''
@@ -139,6 +143,20 @@ CLAUSES: dict[str, tuple[str, str, str, str, str, str, str]] = {
 }
 
 
+ROSTER = '''from imkit.widgets import ConferenceView
+
+roster = ConferenceView.for_subscription(conference.subscription, trace)
+watching = roster.model.watch_soon(conference.subscription, trace)
+roster'''
+
+COMPOSER = '''from imkit.widgets import ClientBuilder, Composer, ComposerModel
+
+Composer(ComposerModel(ClientBuilder(alice, conference), alice.send, clause="{clause}"))'''
+
+#: clauses whose notebook also shows the live roster and a composer (after the set-up)
+CONFERENCE_VIEWS = ("7.1.1.7", "7.1.1.14")
+
+
 def notebook(clause: str) -> nbformat.NotebookNode:
     title, what, setup, build, send, fault_text, fault = CLAUSES[clause]
     cells = [
@@ -147,9 +165,20 @@ def notebook(clause: str) -> nbformat.NotebookNode:
         new_code_cell(START),
         new_markdown_cell("The clause's rules, each a check the toolkit runs on the trace:"),
         new_code_cell(f'rules_of("{clause}")'),
+        new_markdown_cell("A live view of the trace: the ladder grows as messages pass, failed rules turn red, "
+                          "and the inspector shows any message's bytes, headers (with why each is there) and verdicts."),
+        new_code_cell(EXPLORER.format(clause=clause)),
     ]
     if setup:
         cells += [new_markdown_cell("Set-up this clause needs:"), new_code_cell(setup)]
+    if clause in CONFERENCE_VIEWS:
+        cells += [
+            new_markdown_cell("The conference as the event package reports it (7.1.1.11), updated by every NOTIFY:"),
+            new_code_cell(ROSTER),
+            new_markdown_cell("A composer: pick parameters, see the request with the reason for each header, edit it, send it. "
+                              "The cells below do the same from code."),
+            new_code_cell(COMPOSER.format(clause=clause)),
+        ]
     cells += [
         new_markdown_cell("Build the request (nothing is sent yet). Each header says which clause and item put it there; edit `out.request` before sending if you like."),
         new_code_cell(build),
