@@ -134,9 +134,9 @@ class Prepare:
 
     def add_participants(self, session: "IMSession", invited: Sequence[str], *, anonymous: bool = False) -> OutgoingRequest:
         clause = add_participants.CLAUSE
-        out = self._size_checked(
-            clause, lambda: add_participants.build(self.client, session.state, invited, anonymous=anonymous), invited
-        )
+        build = lambda: add_participants.build(self.client, session.state, invited, anonymous=anonymous)  # noqa: E731
+        # 7.1.1.7 item 5 checks the size only for ad-hoc and 1-1 sessions on the home server
+        out = self._size_checked(clause, build, invited) if session.state.kind in add_participants.SIZE_CHECKED else build()
         if len(invited) == 1:
             self.client.note(f"{clause}/target", str(_sip(invited[0])), out.request)
         return out

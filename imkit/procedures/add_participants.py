@@ -26,7 +26,17 @@ from typing import Sequence
 
 from imkit.payloads.resource_lists import CONTENT_TYPE, DISPOSITION, ResourceLists
 from imkit.procedures import general_checks
-from imkit.procedures.checks import SHALL, SHOULD, ims_rule, notes, on_request, option_tags, privacy_if_anonymous, sent_by
+from imkit.procedures.checks import (
+    SHALL,
+    SHOULD,
+    ims_rule,
+    notes,
+    on_request,
+    option_tags,
+    privacy_if_anonymous,
+    request_uri_is_identity,
+    sent_by,
+)
 from imkit.procedures.common_rules import handles_notify, may_display, sent_towards_server, size_check
 from imkit.procedures.context import BuildContext
 from imkit.procedures.general import add_option_tags, apply_initial_request_rules
@@ -101,12 +111,19 @@ def _refer(request: Request) -> Finding:
     return general_checks.general_headers(request)
 
 
+def _points_at_list(record: TraceRecord) -> bool | None:
+    """Whether Refer-To is a ``cid:`` URI (item 4) or not (item 3); ``None``
+    without a Refer-To, which item 1 reports."""
+    refer_to = record.message.refer_to
+    return None if refer_to is None else str(refer_to.uri).startswith("cid:")
+
+
 def _single(record: TraceRecord, trace: Trace) -> bool:
-    return sent_by(CLAUSE, "REFER")(record, trace) and not str(record.message.refer_to.uri).startswith("cid:")
+    return sent_by(CLAUSE, "REFER")(record, trace) and _points_at_list(record) is False
 
 
 def _multiple(record: TraceRecord, trace: Trace) -> bool:
-    return sent_by(CLAUSE, "REFER")(record, trace) and str(record.message.refer_to.uri).startswith("cid:")
+    return sent_by(CLAUSE, "REFER")(record, trace) and _points_at_list(record) is True
 
 
 def _refer_to_invitee(record: TraceRecord, trace: Trace) -> Finding:
@@ -149,21 +166,11 @@ def _resource_lists(request: Request) -> Finding:
     return passed("Content-Type", ", ".join(uris))
 
 
-def _towards_identity(record: TraceRecord, trace: Trace) -> Finding:
-    identity = notes(trace, "session-identity")
-    uri = str(record.message.uri)
-    if not identity:
-        return not_applicable("no IM Session Identity was stored")
-    if uri != identity[-1].text:
-        return failed("Request-URI", f"sent to {uri}, the IM Session Identity is {identity[-1].text}")
-    return passed("Request-URI", uri)
-
-
 RULES = [
     Rule(CLAUSE, "1", SHALL, "SHALL generate a SIP REFER request according to rules and procedures of [RFC3515] and with the additional clarification as specified in section 7.1.1.1 General",
          sent_by(CLAUSE, "REFER"), on_request(_refer)),
     Rule(CLAUSE, "2", SHALL, "SHALL set the Request-URI of the SIP REFER request to the IM Session Identity",
-         sent_by(CLAUSE, "REFER"), _towards_identity),
+         sent_by(CLAUSE, "REFER"), request_uri_is_identity(same_dialog=False)),
     Rule(CLAUSE, "3a", SHALL, "SHALL, if only one IM User is invited, set the Refer-To header of the SIP REFER request to the IM Address of the Invited IM User according to rules and procedures of [RFC3515]",
          _single, _refer_to_invitee),
     Rule(CLAUSE, "3b", SHALL, "SHALL set the Refer-Sub header to \"false\" according to rules and procedures of [RFC 4488]",

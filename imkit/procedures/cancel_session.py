@@ -37,7 +37,7 @@ def build(session: SessionState, invite: Request) -> OutgoingRequest:
     for name in ("Via", "Call-ID", "From", "To", "CSeq", "Route"):
         if name in out.request.headers:
             out.cite(name, "RFC 3261", "9.1", "copied from the INVITE being cancelled")
-    out.cite("Request-URI", CLAUSE, "", "the INVITE's Request-URI (RFC 3261 9.1)")
+    out.cite("Request-URI", CLAUSE, "1", "the INVITE's Request-URI (RFC 3261 9.1)")
     return out
 
 
@@ -53,11 +53,13 @@ def _cancel_ok(record: TraceRecord, trace: Trace) -> Finding:
         return failed("CSeq", "the CANCEL matches no INVITE the client sent")
     if invite.label not in ("7.1.1.3", "7.1.1.4"):
         return failed(None, f"the cancelled INVITE came from {invite.label}, not 7.1.1.3 or 7.1.1.4")
+    # Only the final response of the INVITE cancelled counts: an earlier
+    # attempt's 401/407 (RFC 3261 22.2, retried with CSeq + 1) does not.
     finals = [
         r for r in trace
         if r.direction is Direction.RECEIVED and isinstance(r.message, Response) and r.message.status >= 200
         and r.message.call_id == cancel.call_id and r.message.cseq is not None
-        and r.message.cseq.method == "INVITE" and r.now < record.now
+        and r.message.cseq.method == "INVITE" and r.message.cseq.seq == cancel.cseq.seq and r.now < record.now
     ]
     if finals:
         return failed(None, f"a final {finals[0].message.status} had already arrived")

@@ -107,13 +107,44 @@ def answers_to(record: TraceRecord, trace: Trace) -> list[TraceRecord]:
     ]
 
 
+def challenged_attempt(record: TraceRecord, trace: Trace) -> TraceRecord | None:
+    """The sent request that ``record`` repeats with credentials after a 401
+    or 407 (RFC 3261 22.2: same Call-ID, CSeq + 1), or ``None``."""
+    request = record.message
+    if not isinstance(request, Request) or request.cseq is None:
+        return None
+    if "Authorization" not in request.headers and "Proxy-Authorization" not in request.headers:
+        return None
+    for other in trace:
+        first = other.message
+        if (other.direction is Direction.SENT and isinstance(first, Request) and first.method == request.method
+                and first.call_id == request.call_id and first.cseq is not None
+                and first.cseq.seq == request.cseq.seq - 1):
+            challenged = any(
+                r.direction is Direction.RECEIVED and isinstance(r.message, Response)
+                and r.message.status in (401, 407) and r.message.call_id == first.call_id
+                and r.message.cseq == first.cseq
+                for r in trace
+            )
+            if challenged:
+                return other
+    return None
+
+
 def notes(trace: Trace, key: str, record: TraceRecord | None = None) -> list:
     """The client's notes under ``key``; with ``record``, those about its message
-    (same Call-ID, CSeq and, for a response, status)."""
+    (same Call-ID, CSeq and, for a response, status).  A request repeated with
+    credentials after a challenge is the request the client meant: the notes
+    about the first attempt are about it too."""
     found = [n for n in trace.notes if n.key == key]
     if record is None:
         return found
-    return [n for n in found if n.is_about(record.message)]
+    about = [n for n in found if n.is_about(record.message)]
+    if not about:
+        first = challenged_attempt(record, trace)
+        if first is not None:
+            return notes(trace, key, first)
+    return about
 
 
 # -- checks -------------------------------------------------------------------
@@ -215,3 +246,24 @@ def privacy_if_anonymous(record: TraceRecord, trace: Trace) -> Finding:
     if "id" not in record.message.privacy:
         return failed("Privacy", "anonymity was requested but Privacy has no 'id'")
     return passed("Privacy", record.message.headers.get("Privacy") or "id")
+
+
+def request_uri_is_identity(*, same_dialog: bool) -> Check:
+    """The Request-URI is an IM Session Identity the client stored (the
+    ``session-identity`` notes): with ``same_dialog`` the one stored in the
+    request's own dialog (a BYE), else any stored one (a REFER, sent outside
+    the dialog to the conference it is about).  The client may be in several
+    sessions: the last identity stored may be another session's."""
+
+    def run(record: TraceRecord, trace: Trace) -> Finding:
+        request = record.message
+        stored = [n.text for n in notes(trace, "session-identity") if not same_dialog or n.call_id == request.call_id]
+        if not stored:
+            return not_applicable("no IM Session Identity was stored")
+        uri = str(request.uri)
+        matches = uri == stored[-1] if same_dialog else uri in stored
+        if not matches:
+            return failed("Request-URI", f"Request-URI {uri} is not the IM Session Identity {stored[-1]}")
+        return passed("Request-URI", uri)
+
+    return run

@@ -10,12 +10,13 @@ one clause, so a clause module lists its items and nothing is written twice.
 
 from __future__ import annotations
 
+import re
+
 from imkit.procedures import general_checks
 from imkit.procedures.checks import (
     MAY,
     SHALL,
     SHOULD,
-    Selector,
     answers_to,
     noted,
     notes,
@@ -25,6 +26,7 @@ from imkit.procedures.checks import (
     stored,
 )
 from imkit.procedures.rules import Finding, Rule, failed, not_applicable, passed
+from imkit.procedures.uri_list import invited_on_wire
 from imkit.sip import Request, Response
 from imkit.trace import Trace, TraceRecord
 from imkit.trace.record import Direction, Protocol
@@ -169,9 +171,26 @@ def may_display(clause: str, item: str, *created_by: str) -> Rule:
     )
 
 
+#: The limit a size check used, as the client notes it ("2 invited <=
+#: MAX-ADHOC-GROUP-SIZE 10", :mod:`imkit.client.prepare`).
+_NOTED_LIMIT = re.compile(r"MAX-ADHOC-GROUP-SIZE (\d+)")
+
+
+def _over_limit(record: TraceRecord, trace: Trace, clause: str) -> str | None:
+    """How far the request's invitees exceed the limit its size check noted."""
+    checks = notes(trace, f"{clause}/size-check", record)
+    limit = _NOTED_LIMIT.search(checks[-1].text) if checks else None
+    invited = invited_on_wire(record.message)
+    if limit is None or invited is None or len(invited) <= int(limit.group(1)):
+        return None
+    return f"{len(invited)} invited exceed MAX-ADHOC-GROUP-SIZE {limit.group(1)}"
+
+
 def size_check(clause: str, item: str, text: str, level=SHALL) -> list[Rule]:
     """The MAX-ADHOC-GROUP-SIZE check and the notice to the user: the client
-    notes every check (with the count) and every refusal."""
+    notes every check (with the count and the limit) and every refusal."""
+    method = "REFER" if clause == "7.1.1.7" else "INVITE"
+    sent = sent_by(clause, method)
 
     def checked(record: TraceRecord, trace: Trace) -> Finding:
         found = notes(trace, f"{clause}/size-check", record)
@@ -181,13 +200,18 @@ def size_check(clause: str, item: str, text: str, level=SHALL) -> list[Rule]:
 
     def notified(record: TraceRecord | None, trace: Trace) -> Finding:
         refusals = notes(trace, f"{clause}/size-exceeded")
-        if not refusals:
-            return not_applicable("the group size was never exceeded")
-        return passed(None, refusals[-1].text)
+        if refusals:
+            return passed(None, refusals[-1].text)
+        # "If exceeded ... SHOULD notify the IM User. Otherwise, continue": a
+        # request that went out over the limit was neither stopped nor told.
+        for other in trace:
+            over = _over_limit(other, trace, clause) if sent(other, trace) else None
+            if over is not None:
+                return failed(None, f"{over}, yet the request was sent and the IM User was not notified")
+        return not_applicable("the group size was never exceeded")
 
-    method = "REFER" if clause == "7.1.1.7" else "INVITE"
     return [
-        Rule(clause, item, level, text, sent_by(clause, method), checked),
+        Rule(clause, item, level, text, sent, checked),
         Rule(clause, item + "-notify", SHOULD, "If exceeded, the IM Client SHOULD notify the IM User",
              None, notified),
     ]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from imkit.payloads.resource_lists import CONTENT_TYPE
 from imkit.procedures.checks import SHALL, answers_to, ims_rule, notes, on_request, sent_by
 from imkit.procedures.common_rules import (
     accept_types,
@@ -36,7 +35,7 @@ from imkit.procedures.invite_offer import SDP_CONTENT_TYPE, conference_accept_ty
 from imkit.procedures.outgoing import OutgoingRequest
 from imkit.procedures.state import SessionKind, SessionState
 from imkit.procedures.rules import Finding, Rule, failed, not_applicable, passed
-from imkit.procedures.uri_list import RECIPIENT_LIST_INVITE, check_group_size, invited_from_part, uri_list_part
+from imkit.procedures.uri_list import RECIPIENT_LIST_INVITE, check_group_size, uri_list_entries, uri_list_part
 from imkit.sip import BodyPart, Multipart, ParseError, Replaces, Request, SipURI, parse_uri
 from imkit.trace import Trace, TraceRecord
 from imkit.trace.record import Direction
@@ -90,19 +89,8 @@ def build(
     return out
 
 
-def _uri_list_entries(request: Request) -> tuple[str, ...] | None:
-    content_type = request.content_type
-    if content_type is None or content_type.type != "multipart":
-        return None
-    try:
-        part = Multipart.parse(request.body, content_type).part_by_type(CONTENT_TYPE)
-        return invited_from_part(part) if part is not None else None
-    except ParseError:
-        return None
-
-
 def _includes_original(record: TraceRecord, trace: Trace) -> Finding:
-    entries = _uri_list_entries(record.message)
+    entries = uri_list_entries(record.message)
     if entries is None:
         return failed("Content-Type", "no resource-lists body part")
     peer = notes(trace, f"{CLAUSE}/peer", record)
@@ -115,7 +103,7 @@ def _includes_original(record: TraceRecord, trace: Trace) -> Finding:
 
 
 def _resource_list_body(request: Request) -> Finding:
-    entries = _uri_list_entries(request)
+    entries = uri_list_entries(request)
     if entries is None:
         return failed("Content-Type", "no application/resource-lists+xml body part")
     return passed("Content-Type", ", ".join(entries))
@@ -129,7 +117,7 @@ def _multipart(request: Request) -> Finding:
 
 
 def _replaces(record: TraceRecord, trace: Trace) -> Finding:
-    entries = _uri_list_entries(record.message) or ()
+    entries = uri_list_entries(record.message) or ()
     dialog = notes(trace, f"{CLAUSE}/replaced-dialog", record)
     if not dialog:
         return not_applicable("the 1-1 dialog was not noted")

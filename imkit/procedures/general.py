@@ -165,7 +165,10 @@ def _ok_to_initial_invite(record: TraceRecord, trace: Trace) -> bool:
     if not _responses_to_procedure(record, trace) or record.message.status != 200:
         return False
     request = request_of(record, trace)
-    return request is not None and request.message.method == "INVITE" and request.message.to.tag is None
+    if request is None or request.message.method != "INVITE":
+        return False
+    to = request.message.to
+    return to is not None and to.tag is None
 
 
 

@@ -10,7 +10,17 @@ may rejoin (NOTE: "The client MAY store the Session ID for a short period").
 from __future__ import annotations
 
 from imkit.procedures import general_checks
-from imkit.procedures.checks import MAY, SHALL, ims_rule, notes, on_request, privacy_if_anonymous, responses_to, sent_by
+from imkit.procedures.checks import (
+    MAY,
+    SHALL,
+    ims_rule,
+    notes,
+    on_request,
+    privacy_if_anonymous,
+    request_uri_is_identity,
+    responses_to,
+    sent_by,
+)
 from imkit.procedures.common_rules import sent_towards_server
 from imkit.procedures.context import BuildContext
 from imkit.procedures.outgoing import OutgoingRequest
@@ -42,18 +52,6 @@ def _bye(request: Request) -> Finding:
     return general_checks.rfc3261_request(request)
 
 
-def _to_identity(record: TraceRecord, trace: Trace) -> Finding:
-    identity = notes(trace, "session-identity")
-    if not identity:
-        return not_applicable("no IM Session Identity was stored")
-    uri = str(record.message.uri)
-    if uri != identity[-1].text:
-        return failed("Request-URI", f"Request-URI {uri} is not the IM Session Identity {identity[-1].text}")
-    return passed("Request-URI", uri)
-
-
-
-
 def _released(record: TraceRecord, trace: Trace) -> Finding:
     released = notes(trace, f"{CLAUSE}/ok", record)
     if not released:
@@ -72,7 +70,7 @@ RULES = [
     Rule(CLAUSE, "1", SHALL, "SHALL generate a SIP BYE request according to rules and procedures of [RFC3261]",
          sent_by(CLAUSE, "BYE"), on_request(_bye)),
     Rule(CLAUSE, "2", SHALL, "SHALL set the Request-URI to the IM Session Identity of the IM Session to leave",
-         sent_by(CLAUSE, "BYE"), _to_identity),
+         sent_by(CLAUSE, "BYE"), request_uri_is_identity(same_dialog=True)),
     Rule(CLAUSE, "3", SHALL, "SHALL include value \"id\" in the Privacy header according to rules and procedures of [RFC3325], if anonymity is requested",
          sent_by(CLAUSE, "BYE"), privacy_if_anonymous),
     sent_towards_server(CLAUSE, "4", "BYE", "SHALL send a SIP BYE request according to rules and procedures of SIP/IP Core"),

@@ -30,7 +30,7 @@ def build(ctx: BuildContext, session: SessionState, offer: bytes, *, anonymous: 
         raise ValueError("the IM Session has no established dialog to modify")
     out = ctx.in_dialog_request(session.dialog, "INVITE", CLAUSE, "re-INVITE modifying the IM Session")
     apply_initial_request_rules(out, ctx.profile, ctx.contact, anonymous=anonymous)
-    out.set_body(offer, SDP_CONTENT_TYPE, CLAUSE, "", "the modified SDP offer (RFC 3264 section 8)")
+    out.set_body(offer, SDP_CONTENT_TYPE, CLAUSE, "0", "the modified SDP offer (RFC 3264 section 8)")
     return out
 
 

@@ -16,6 +16,8 @@ from imkit.sip import Request
 from imkit.sip.headers import header_key
 from imkit.trace.provenance import Provenance
 
+_BODY_HEADERS = ("Content-Type", "Content-Length")
+
 
 @dataclass
 class OutgoingRequest:
@@ -33,13 +35,21 @@ class OutgoingRequest:
             reasons.append(reason)
 
     def add(self, name: str, value: str, clause: str, item: str, note: str = "", *, first: bool = False) -> None:
-        """Add a header row and say which clause and item demand it."""
-        self.request.headers.add(name, value, first=first)
+        """Add a header row and say which clause and item demand it.  New rows
+        go before Content-Type and Content-Length, which close the block."""
+        if first:
+            self.request.headers.add(name, value, first=True)
+        else:
+            self.request.headers.add_before(_BODY_HEADERS, name, value)
         self._record(name, clause, item, note)
 
     def set(self, name: str, value: str, clause: str, item: str, note: str = "") -> None:
-        """Set a header (replacing any rows) and say why."""
-        self.request.headers.set(name, value)
+        """Set a header (replacing any rows, or adding one before the body
+        headers) and say why."""
+        if name in self.request.headers:
+            self.request.headers.set(name, value)
+        else:
+            self.request.headers.add_before(_BODY_HEADERS, name, value)
         self._record(name, clause, item, note)
 
     def cite(self, name: str, clause: str, item: str, note: str = "") -> None:

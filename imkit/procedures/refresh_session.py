@@ -90,7 +90,10 @@ def _before_expiry(record: TraceRecord, trace: Trace) -> Finding:
     deadlines = notes(trace, "session-expiry", record)
     if not deadlines:
         return not_applicable("no session timer was running")
-    deadline = float(deadlines[-1].text)
+    try:
+        deadline = float(deadlines[-1].text)
+    except ValueError:
+        return failed("Session-Expires", f"the noted session expiry {deadlines[-1].text!r} is not a time")
     if record.now >= deadline:
         return failed("Session-Expires", f"sent at {record.now:.3f}, the session expired at {deadline:.3f}")
     return passed("Session-Expires", f"sent {deadline - record.now:.1f}s before expiry")

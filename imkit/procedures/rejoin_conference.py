@@ -23,7 +23,7 @@ from imkit.procedures.context import BuildContext
 from imkit.procedures.errors import NoStoredSessionIdentity
 from imkit.procedures.invite_offer import SDP_CONTENT_TYPE, conference_accept_types, initial_invite
 from imkit.procedures.outgoing import OutgoingRequest
-from imkit.procedures.rules import Finding, Rule, not_applicable, passed
+from imkit.procedures.rules import Finding, Rule, failed, not_applicable, passed
 from imkit.sip import SipURI
 from imkit.trace import Trace, TraceRecord
 
@@ -42,8 +42,16 @@ def build(ctx: BuildContext, stored_identity: SipURI | None, *, anonymous: bool 
     return out
 
 
+#: The client notes each check as "stored IM Session Identity: <uri>", with
+#: ``none`` for the URI when nothing is stored (:mod:`imkit.client.prepare`).
+NOTHING_STORED = "none"
+
+
 def _identity_checked(record: TraceRecord | None, trace: Trace) -> Finding:
     checks = notes(trace, f"{CLAUSE}/1")
+    for other in trace:
+        if sent_by(CLAUSE, "INVITE")(other, trace) and not any(n.now <= other.now for n in checks):
+            return failed(None, "a rejoin INVITE was sent without checking that a session id is stored")
     if not checks:
         return not_applicable("no rejoin was attempted")
     return passed(None, checks[-1].text)
@@ -51,6 +59,9 @@ def _identity_checked(record: TraceRecord | None, trace: Trace) -> Finding:
 
 def _error_shown(record: TraceRecord | None, trace: Trace) -> Finding:
     refusals = notes(trace, f"{CLAUSE}/1-error")
+    for check in notes(trace, f"{CLAUSE}/1"):
+        if check.text.rsplit(": ", 1)[-1] == NOTHING_STORED and not any(e.now >= check.now for e in refusals):
+            return failed(None, "no session id was stored and no error was shown to the IM User")
     if not refusals:
         return not_applicable("a session id was stored each time")
     return passed(None, refusals[-1].text)

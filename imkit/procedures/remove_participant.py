@@ -14,12 +14,12 @@ case the server ignores Refer-Sub.  Per CR 351 the 200 handling is 7.1.1.1's.
 from __future__ import annotations
 
 from imkit.procedures import general_checks
-from imkit.procedures.checks import SHALL, ims_rule, notes, on_request, sent_by
+from imkit.procedures.checks import SHALL, ims_rule, notes, on_request, request_uri_is_identity, sent_by
 from imkit.procedures.common_rules import handles_notify, may_display, sent_towards_server
 from imkit.procedures.context import BuildContext
 from imkit.procedures.general import apply_initial_request_rules
 from imkit.procedures.outgoing import OutgoingRequest
-from imkit.procedures.rules import Finding, Rule, Verdict, failed, not_applicable, passed
+from imkit.procedures.rules import Finding, Rule, Verdict, failed, passed
 from imkit.procedures.state import SessionState
 from imkit.sip import NameAddr, Request, SipURI, parse_uri
 from imkit.trace import Trace, TraceRecord
@@ -54,16 +54,6 @@ def _refer(request: Request) -> Finding:
     return general_checks.general_headers(request)
 
 
-def _to_identity(record: TraceRecord, trace: Trace) -> Finding:
-    identity = notes(trace, "session-identity")
-    uri = str(record.message.uri)
-    if not identity:
-        return not_applicable("no IM Session Identity was stored")
-    if uri != identity[-1].text:
-        return failed("Request-URI", f"Request-URI {uri} is not the IM Session Identity {identity[-1].text}")
-    return passed("Request-URI", uri)
-
-
 def _refer_to_bye(record: TraceRecord, trace: Trace) -> Finding:
     refer_to = record.message.refer_to
     if refer_to is None or not isinstance(refer_to.uri, SipURI):
@@ -87,7 +77,7 @@ RULES = [
     Rule(CLAUSE, "1", SHALL, "SHALL generate a SIP REFER request according to rules and procedures of [RFC3515] and with the additional clarifications as specified in 7.1.1.1 General",
          sent_by(CLAUSE, "REFER"), on_request(_refer)),
     Rule(CLAUSE, "2", SHALL, "SHALL set the Request-URI of the SIP REFER request to the IM Session Identity",
-         sent_by(CLAUSE, "REFER"), _to_identity),
+         sent_by(CLAUSE, "REFER"), request_uri_is_identity(same_dialog=False)),
     Rule(CLAUSE, "3", SHALL, "SHALL set the Refer-To header of the SIP REFER request to the IM Address of the removed IM User and set the \"method\" parameter to \"BYE\" according to rules and procedures of [RFC3515]",
          sent_by(CLAUSE, "REFER"), _refer_to_bye),
     Rule(CLAUSE, "4", SHALL, "SHALL set the Refer-Sub header to \"false\" according to rules and procedures of [RFC 4488]",
