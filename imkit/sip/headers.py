@@ -305,6 +305,20 @@ class Headers:
         self._fields.append(row)
         return row
 
+    def add_before(self, anchors: tuple[str, ...], name: str, value: str) -> Field:
+        """Add a row just before the first row of any of ``anchors`` (for
+        example before Content-Type and Content-Length, which conventionally
+        close a header block), or at the end when none is present."""
+        _check_field(name, value)
+        row = Field(name, value)
+        keys = {header_key(a) for a in anchors}
+        for i, f in enumerate(self._fields):
+            if f.key in keys:
+                self._fields.insert(i, row)
+                return row
+        self._fields.append(row)
+        return row
+
     def remove(self, name: str) -> int:
         """Remove every row of ``name``; return how many were removed."""
         key = header_key(name)

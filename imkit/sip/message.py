@@ -83,7 +83,10 @@ class Message(abc.ABC):
         """Replace the body, and Content-Type (when given) and Content-Length."""
         self.body = body
         if content_type is not None:
-            self.headers.set("Content-Type", content_type)
+            if "Content-Type" in self.headers:
+                self.headers.set("Content-Type", content_type)
+            else:
+                self.headers.add_before(("Content-Length",), "Content-Type", content_type)
         elif not body:
             self.headers.remove("Content-Type")
         self.headers.set("Content-Length", str(len(body)))
