@@ -74,7 +74,7 @@ from imkit.sip.uri import URI
 from imkit.trace import Direction, Protocol, Trace
 from imkit.trace import Transport as TraceTransport
 
-__all__ = ["TestServer"]
+__all__ = ["TestServer", "default_groups"]
 
 _log = logging.getLogger("imkit.server")
 
@@ -113,7 +113,9 @@ class TestServer:
 
     ``users`` declares simulated users and their behaviours
     (``{"carol": "busy"}``); ``groups`` is a groups file (or the group
-    tables) for the focus; ``focus=False`` leaves the focus out.  Other
+    tables) for the focus, by default :func:`default_groups`
+    (``sip:group-friends@<domain>`` for alice, bob and carol, and the public
+    ``sip:chat-public@<domain>``); ``focus=False`` leaves the focus out.  Other
     :class:`~imkit.server.config.ServerConfig` fields (``core``, ``min_se``,
     ``min_expires``, ``auto_users`` ...) may be given as keywords, or a whole
     ``config`` (then only those keywords change it).
@@ -158,6 +160,7 @@ class TestServer:
         self.users = SimulatedUsers(
             self.config.domain, host=self.config.host, trace=trace, policy=policy,
             auto_create=self.config.auto_users, max_users=self.config.max_users,
+            default=self.config.default_behaviour,
             server_header=self.config.server_header, ids=self.ids,
         )
         for name, behaviour in (users or {}).items():
@@ -312,7 +315,9 @@ class TestServer:
         from imkit.server.groups import groups_from, load_groups
 
         definitions: Iterable[Any] = ()
-        if isinstance(self.groups, (str, Path)):
+        if self.groups is None:
+            definitions = groups_from(default_groups(self.domain))
+        elif isinstance(self.groups, (str, Path)):
             definitions = load_groups(self.groups)
         elif self.groups is not None:
             items = list(self.groups)
@@ -619,6 +624,16 @@ class TestServer:
         # 489, with Allow-Events listing the packages it does.
         rows = (("Allow-Events", ", ".join(self.events)),) if self.events else ()
         self.reject(incoming, Rejection(489, "Bad Event", rows))
+
+
+def default_groups(domain: str) -> list[dict[str, Any]]:
+    """The groups a server has when given none (``groups=None``): what the
+    7.1.1.4 and 7.1.1.10 walk-throughs use.  ``groups=()`` means no groups."""
+    return [
+        {"uri": f"sip:group-friends@{domain}", "subject": "Friends",
+         "members": [f"sip:{user}@{domain}" for user in ("alice", "bob", "carol")]},
+        {"uri": f"sip:chat-public@{domain}", "subject": "Public chat", "public": True, "anonymity": True},
+    ]
 
 
 def _names(service: Service, attribute: str) -> list[str]:

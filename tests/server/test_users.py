@@ -1,0 +1,307 @@
+"""Simulated users through the server: each behaviour, Replaces, re-INVITE,
+session timers, chat, and the requests a user agent refuses."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from imkit.msrp import MSRPSession, cpim
+from imkit.msrp.session import Role as MSRPRole
+from imkit.runtime.msrp_transport import MSRPListener
+from imkit.server import Behaviour, Chat, TestServer
+from imkit.sip import SipURI
+from imkit.sip.dialog import Dialog
+from imkit.sip.sdp import SessionDescription, Setup, build_msrp_offer, msrp_media
+from imkit.trace import Trace
+from tests.server.sip_ua import WAIT, chat, next_text, sdp_offer
+
+TRANSPORTS = ["udp", "tcp"]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(("behaviour", "status"), [("busy", 486), ("decline", 603)])
+async def test_refusing_behaviours(make_ua, transport, behaviour, status) -> None:
+    async with TestServer(users={"carol": behaviour}, focus=False) as server:
+        alice = await make_ua("alice", transport)
+        _, response, _ = await alice.call("carol", server.address)
+        assert response.status == status
+        assert response.to.tag  # the user's own final response, relayed
+        assert response.headers.get("Server", "").startswith("IM-serv/OMA1.0")
+        assert not server.users["carol"].sessions
+
+
+async def test_delay_rings_then_answers(make_ua) -> None:
+    async with TestServer(users={"carol": "delay:0.3"}, focus=False) as server:
+        alice = await make_ua("alice")
+        loop = asyncio.get_running_loop()
+        ringing_at: list[float] = []
+        invite = alice.invite("carol")
+        started = loop.time()
+        response = await alice.endpoint.request(
+            invite, alice.server_uri(server.address),
+            on_provisional=lambda r: r.status == 180 and ringing_at.append(loop.time()),
+        )
+        assert response.status == 200
+        assert ringing_at and ringing_at[0] - started < 0.3
+        assert loop.time() - started >= 0.3
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_no_answer_until_cancel(make_ua, transport) -> None:
+    trace = Trace()
+    async with TestServer(users={"dave": "no-answer"}, trace=trace, focus=False) as server:
+        alice = await make_ua("alice", transport)
+        pending = await alice.endpoint.send_request(alice.invite("dave"), alice.server_uri(server.address))
+        while not any(r.status == 180 for r in pending.provisional):
+            await asyncio.sleep(0.01)
+        assert (await alice.endpoint.cancel(pending)).status == 200
+        assert (await asyncio.wait_for(pending.response, WAIT)).status == 487
+        for _ in range(200):
+            acks = [r for r in trace if r.title == "ACK"]
+            if len(acks) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        # RFC 3261 17.1.1.3: alice ACKs the 487 (hop by hop, to the server) and
+        # the server ACKs dave's 487 on its own client transaction
+        assert any(r.destination == server.address for r in acks)
+        assert any(r.destination in set(server.users["dave"].addresses) for r in acks)
+        assert {r.title for r in trace if r.destination in set(server.users["dave"].addresses)} == {
+            "INVITE", "CANCEL", "ACK"}
+
+
+@pytest.mark.parametrize(("spec", "status"), [("no-answer:0.2", 480), ("no-answer:0.2:408", 408)])
+async def test_no_answer_times_out(make_ua, spec, status) -> None:
+    async with TestServer(users={"dave": spec}, focus=False) as server:
+        alice = await make_ua("alice")
+        _, response, _ = await alice.call("dave", server.address)
+        assert response.status == status
+
+
+async def test_reject_replaces(make_ua) -> None:
+    async with TestServer(users={"erin": "reject-replaces:403"}, focus=False) as server:
+        alice = await make_ua("alice")
+        _, response, dialog = await alice.call("erin", server.address)
+        assert response.status == 200  # without Replaces erin answers
+        replaces = f"{dialog.call_id};to-tag={dialog.remote_tag};from-tag={dialog.local_tag}"
+        _, refused, _ = await alice.call("erin", server.address, headers=[("Replaces", replaces)])
+        assert refused.status == 403
+        assert len(server.users["erin"].sessions) == 1
+
+
+async def test_replaces_ends_the_old_session_with_bye(server, make_ua) -> None:
+    alice = await make_ua("alice")
+    bob = await make_ua("bob")
+    _, first, old = await alice.call("carol", server.address)
+    assert first.status == 200
+    # bob takes over alice's session (RFC 3891): the Replaces names carol's dialog
+    replaces = f"{old.call_id};to-tag={old.remote_tag};from-tag={old.local_tag}"
+    _, second, new = await bob.call("carol", server.address, headers=[("Replaces", replaces)])
+    assert second.status == 200
+    bye = await alice.next_request("BYE")
+    assert bye.request.call_id == old.call_id
+    assert bye.request.route == []  # it came through the server, which popped its Route
+    carol = server.users["carol"]
+    for _ in range(100):
+        if len(carol.sessions) == 1:
+            break
+        await asyncio.sleep(0.02)
+    assert [s.call_id for s in carol.sessions.values()] == [new.call_id]
+
+
+async def test_replaces_for_no_dialog_gets_481(server, make_ua) -> None:
+    alice = await make_ua("alice")
+    _, response, _ = await alice.call("carol", server.address,
+                                      headers=[("Replaces", "nothing@here;to-tag=1;from-tag=2")])
+    assert response.status == 481
+
+
+async def test_reinvite_modifies_the_session(server, make_ua) -> None:
+    alice = await make_ua("alice")
+    _, _, dialog = await alice.call("carol", server.address)
+    offer = build_msrp_offer(path="msrp://127.0.0.1:9/s2;tcp", session_id=1, session_version=2)
+    response = await alice.in_dialog(
+        dialog, "INVITE", body=bytes(offer), content_type="application/sdp",
+        headers=[("Supported", "timer"), ("Session-Expires", "30;refresher=uac")],
+    )
+    assert response.status == 200
+    assert response.headers.get("Session-Expires") == "30;refresher=uac"
+    assert "timer" in response.require
+    answer = msrp_media(SessionDescription.parse(response.body))
+    assert answer.path[0].startswith("msrp://127.0.0.1:")
+    assert b"o=- " in response.body
+
+
+async def test_session_interval_too_small_gets_422(server, make_ua) -> None:
+    alice = await make_ua("alice")
+    _, response, _ = await alice.call("carol", server.address, headers=[("Session-Expires", "1;refresher=uac")])
+    # RFC 4028 section 6: "The 422 response MUST contain a Min-SE header field"
+    assert response.status == 422
+    assert response.headers.get("Min-SE") == "2"
+
+
+async def test_unrefreshed_session_ends_with_bye(server, make_ua) -> None:
+    alice = await make_ua("alice")
+    loop = asyncio.get_running_loop()
+    _, response, dialog = await alice.call("carol", server.address,
+                                           headers=[("Session-Expires", "3;refresher=uac")])
+    assert response.headers.get("Session-Expires") == "3;refresher=uac"
+    answered = loop.time()
+    bye = await alice.next_request("BYE", timeout=WAIT)
+    # RFC 4028 section 10: BYE "slightly before the session expiration"
+    # (interval - min(32, interval/3) = 2 s)
+    assert 1.8 <= loop.time() - answered < 3.0
+    assert bye.request.call_id == dialog.call_id
+    for _ in range(100):
+        if not server.users["carol"].sessions:
+            break
+        await asyncio.sleep(0.02)
+    assert not server.users["carol"].sessions
+
+
+async def test_uas_refresher_sends_reinvite(server, make_ua) -> None:
+    alice = await make_ua("alice")
+    _, response, dialog = await alice.call("carol", server.address,
+                                           headers=[("Session-Expires", "2;refresher=uas")])
+    assert response.headers.get("Session-Expires") == "2;refresher=uas"
+    for _ in range(2):  # it keeps refreshing: every half interval
+        refresh = await alice.next_request("INVITE", timeout=WAIT)
+        assert refresh.request.call_id == dialog.call_id
+        # RFC 4028: "uac" in carol's re-INVITE names carol, its UAC
+        assert refresh.request.headers.get("Session-Expires") == "2;refresher=uac"
+        assert "timer" in refresh.request.supported
+        await alice.next_request("ACK")
+    assert len(server.users["carol"].sessions) == 1
+
+
+async def test_uac_without_timer_support_gets_no_timer(server, make_ua) -> None:
+    alice = await make_ua("alice")
+    invite = alice.request("INVITE", "carol", body=sdp_offer(),
+                           content_type="application/sdp")
+    response = await alice.send(invite, server.address)
+    assert response.status == 200
+    assert "Session-Expires" not in response.headers and "timer" not in response.require
+
+
+async def test_scripted_chat_and_greeting(make_ua) -> None:
+    behaviour = Behaviour(chat=Chat.SCRIPT, replies=("hi alice", "bye now"), greeting="welcome")
+    async with TestServer(users={"erin": behaviour}, focus=False) as server:
+        alice = await make_ua("alice")
+        _, response, _ = await alice.call("erin", server.address)
+        channel = await chat(response.body)
+        assert b"welcome" in (await next_text(channel)).body
+        for text, reply in ((b"one", b"hi alice"), (b"two", b"bye now")):
+            await channel.send(text)
+            assert reply in (await next_text(channel)).body
+        await channel.send(b"three")
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(channel.receive(), 0.3)
+        assert [line.text for line in server.users["erin"].messages] == [
+            "welcome", "one", "hi alice", "two", "bye now", "three",
+        ]
+        await channel.close()
+
+
+async def test_active_user_connects_to_the_offerer(make_ua) -> None:
+    async with TestServer(users={"carol": "answer+active"}, focus=False) as server:
+        alice = await make_ua("alice")
+        listener = await MSRPListener.start()
+        try:
+            uri = listener.uri()
+            offer = build_msrp_offer(path=str(uri), session_id=1, setup=Setup.ACTPASS)
+            invite = alice.invite("carol", body=bytes(offer))
+            response = await alice.send(invite, server.address)
+            answered = msrp_media(SessionDescription.parse(response.body))
+            # RFC 6135: the answer to actpass chose active; carol connects to us
+            assert answered.setup is Setup.ACTIVE
+            channel = listener.accept(MSRPSession([uri], list(answered.path), MSRPRole.PASSIVE))
+            dialog = Dialog.from_uac(invite, response)
+            await alice.endpoint.send_ack(dialog.create_ack(response))
+            await channel.wait_bound(WAIT)
+            await channel.send(b"are you there")
+            assert b"echo: are you there" in (await next_text(channel)).body
+        finally:
+            await listener.close()
+
+
+async def test_what_a_user_agent_refuses(server, make_ua) -> None:
+    alice = await make_ua("alice")
+    await alice.call("carol", server.address)
+    carol_uri = SipURI(host="example.com", user="carol")
+    cases = [
+        (alice.request("OPTIONS", carol_uri), 200),
+        (alice.request("SUBSCRIBE", carol_uri, headers=[("Event", "presence")]), 489),
+        (alice.request("REFER", carol_uri, headers=[("Refer-To", "<sip:bob@example.com>")]), 603),
+        (alice.request("MESSAGE", carol_uri, body=b"hi", content_type="text/plain"), 405),
+        (alice.request("FOO", carol_uri), 501),
+        (alice.request("BYE", carol_uri), 481),
+        (alice.invite(carol_uri, headers=[("Require", "100rel")]), 420),
+        (alice.request("INVITE", carol_uri, body=b"<x/>", content_type="application/x-foo"), 415),
+        (alice.request("INVITE", carol_uri), 488),
+    ]
+    for request, status in cases:
+        response = await alice.send(request, server.address)
+        assert response.status == status, request.method
+        if status in (405, 501):
+            assert "REGISTER" not in response.headers.get("Allow", "")
+            assert "INVITE" in response.headers.get("Allow", "")
+        if status == 420:
+            assert response.headers.get("Unsupported") == "100rel"
+        if status == 415:
+            assert response.headers.get("Accept") == "application/sdp, multipart/mixed"
+
+
+async def test_in_dialog_request_for_an_ended_dialog_gets_481(server, make_ua) -> None:
+    alice = await make_ua("alice")
+    _, _, dialog = await alice.call("carol", server.address)
+    assert (await alice.in_dialog(dialog, "BYE")).status == 200
+    dialog.state = type(dialog.state).CONFIRMED  # pretend it still exists on our side
+    response = await alice.in_dialog(dialog, "INVITE", body=sdp_offer(),
+                                     content_type="application/sdp")
+    assert response.status == 481
+
+
+async def test_registry(make_ua) -> None:
+    async with TestServer(auto_users=False, max_users=2, focus=False) as server:
+        alice = await make_ua("alice")
+        _, response, _ = await alice.call("nobody", server.address)
+        assert response.status == 404
+        dave = server.users.add("dave", "busy")
+        assert not dave.started
+        _, response, _ = await alice.call("dave", server.address)
+        assert response.status == 486 and dave.started
+        dave.behaviour = Behaviour.of("answer")
+        _, response, _ = await alice.call("dave", server.address)
+        assert response.status == 200
+        server.users.add("erin")
+        with pytest.raises(Exception, match="at most 2"):
+            server.users.add("frank")
+        located = await server.locate("sip:dave@example.com")
+        assert located == dave.contact("udp")
+        assert await server.locate("sip:nobody@example.com") is None
+
+
+async def test_users_created_on_demand_take_the_default_behaviour(make_ua) -> None:
+    async with TestServer(default_behaviour="decline", users={"carol": "answer"}, focus=False) as server:
+        alice = await make_ua("alice")
+        assert (await alice.call("anyone", server.address))[1].status == 603
+        assert (await alice.call("carol", server.address))[1].status == 200
+
+
+async def test_no_machine_to_machine_chat(make_ua) -> None:
+    """In a conference the focus relays every participant's messages: a
+    simulated user answering another (or an echo) would never stop."""
+    async with TestServer(users={"carol": "answer", "dave": "answer"}, focus=False) as server:
+        alice = await make_ua("alice")
+        _, response, _ = await alice.call("carol", server.address)
+        channel = await chat(response.body)
+        from_dave = cpim.wrap(b"hi all", from_="sip:dave@example.com", to="sip:carol@example.com")
+        await channel.send(bytes(from_dave), "message/cpim")
+        await channel.send(b"echo: something", "text/plain")
+        await channel.send(b"hello", "text/plain")
+        reply = await next_text(channel)
+        assert b"echo: hello" in reply.body  # the first two got no answer
+        assert [(line.text, line.peer) for line in server.users["carol"].messages][:2] == [
+            ("hi all", "sip:dave@example.com"), ("echo: something", "sip:alice@example.com")]
+        await channel.close()
