@@ -24,8 +24,8 @@ __all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
-#: Subcommands defined outside this module (``imkit run``, ``imkit lab``):
-#: modules with ``add_parser(subparsers)``.  One not written yet is skipped.
+#: Subcommands defined in their own modules (``imkit run``, ``imkit lab``):
+#: each has ``add_parser(subparsers)``.
 EXTERNAL_COMMANDS = ("imkit.cli_run", "imkit.cli_lab")
 
 
@@ -37,13 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_server_parser(subparsers)
     # -- `imkit run` and `imkit lab`: their own modules -------------------------
     for name in EXTERNAL_COMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.add_parser(subparsers)
+        importlib.import_module(name).add_parser(subparsers)
     return parser
 
 
