@@ -8,6 +8,11 @@ to whichever of its sessions that first SEND is addressed to.
 * :class:`MSRPChannel`: one session on one connection.  ``connect()`` makes
   the active side; a passive channel comes from :meth:`MSRPListener.accept`.
   ``send()`` / ``send_and_wait()`` / ``receive()`` are the chat API.
+* :class:`RelayConnection`: a connection to an MSRP relay (RFC 4976),
+  authenticated with AUTH (:mod:`imkit.msrp.relay`); its ``use_path`` goes
+  before the endpoint's own URI in its ``a=path``, and
+  :meth:`RelayConnection.channel` runs the session over that same
+  connection.
 * :class:`MSRPListener`: a listening socket (127.0.0.1 and an ephemeral port
   by default; TLS with an ``ssl`` context, for ``msrps``) that binds
   incoming connections to the sessions registered with it, and answers 481
@@ -52,6 +57,7 @@ from imkit.msrp.message import (
     new_message_id,
 )
 from imkit.msrp.parser import Frame, StreamParser
+from imkit.msrp.relay import RelayAuth, RelayAuthError, RelayGrant
 from imkit.msrp.session import MSRPSession, SessionState
 from imkit.msrp.uri import MSRPURI
 from imkit.trace.record import Direction, Protocol, Transport
@@ -63,6 +69,7 @@ __all__ = [
     "MSRPListener",
     "MSRPSendError",
     "MessageHook",
+    "RelayConnection",
     "trace_hook",
 ]
 
@@ -452,6 +459,186 @@ class MSRPChannel:
                 elif event.byte_range is None or event.byte_range.start == 1 and (
                         event.byte_range.end == event.byte_range.total):
                     self._settle(event.message_id, delivery, None)
+
+
+class RelayConnection:
+    """A connection to an MSRP relay, authenticated (RFC 4976 section 5.1).
+
+    ``await RelayConnection.authenticate(relay_uri, username, password)``
+    opens the connection, runs the AUTH exchange and returns once the relay
+    granted a ``Use-Path`` (or raises a :class:`~imkit.msrp.relay.RelayAuthError`).
+    The connection then stays open for the session: RFC 4976 has the client
+    send and receive its session traffic over the connection it
+    authenticated on, since that is how the relay reaches it.  Build the
+    session with ``local_path=relay.local_path`` (the Use-Path, then
+    ``local_uri``) and hand it to :meth:`channel`.
+    """
+
+    def __init__(self, auth: RelayAuth, grant: RelayGrant, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter, parser: StreamParser, leftover: list[Frame],
+                 on_message: MessageHook | None) -> None:
+        self.auth = auth
+        self.grant = grant
+        self.on_message = on_message
+        self.local_address = _address(writer.get_extra_info("sockname"))
+        self.remote_address = _address(writer.get_extra_info("peername"))
+        self._reader = reader
+        self._writer = writer
+        self._parser = parser
+        self._leftover = leftover
+        self._channel: MSRPChannel | None = None
+
+    @classmethod
+    async def authenticate(
+        cls,
+        relay_uri: MSRPURI | str,
+        username: str,
+        password: str,
+        *,
+        local_uri: MSRPURI | str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        ssl: ssl_module.SSLContext | None = None,
+        server_hostname: str | None = None,
+        expires: int | None = None,
+        timeout: float = 10.0,
+        on_message: MessageHook | None = None,
+        max_chunk_size: int = 1 << 20,
+    ) -> RelayConnection:
+        """Connect to the relay (its URI's address unless ``host``/``port``
+        say otherwise), AUTH, answer the Digest challenge, and return the
+        connection with its grant.  ``local_uri`` is this endpoint's URI in
+        the From-Path; by default ``msrp://<local address>:<port>/<fresh
+        id>;tcp``.  ``timeout`` bounds the connect and each AUTH transaction."""
+        relay = MSRPURI.parse(relay_uri) if isinstance(relay_uri, str) else relay_uri
+        relay_host, relay_port = relay.address
+        host = host if host is not None else relay_host
+        port = port if port is not None else relay_port
+        if port is None:
+            raise ValueError(f"no port to connect to in {relay}")
+        if relay.secure and ssl is None:
+            raise ValueError(f"{relay} is msrps: give an ssl context")
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=ssl, server_hostname=server_hostname
+                                    if ssl is not None else None),
+            timeout,
+        )
+        try:
+            local = _address(writer.get_extra_info("sockname"))
+            if local_uri is None:
+                own_host = f"[{local[0]}]" if ":" in local[0] else local[0]
+                local_uri = MSRPURI(relay.scheme, own_host, local[1], new_message_id(), "tcp")
+            auth = RelayAuth(relay, local_uri, username, password, expires=expires, timeout=timeout)
+            parser = StreamParser(max_chunk_size=max_chunk_size)
+            grant, leftover = await _run_auth(auth, reader, writer, parser, on_message)
+        except BaseException:
+            writer.close()
+            raise
+        return cls(auth, grant, reader, writer, parser, leftover, on_message)
+
+    @property
+    def relay(self) -> MSRPURI:
+        return self.auth.relay
+
+    @property
+    def local_uri(self) -> MSRPURI:
+        """This endpoint's URI, as given in the AUTH From-Path."""
+        return self.auth.local_uri
+
+    @property
+    def use_path(self) -> tuple[MSRPURI, ...]:
+        """The relay URIs of the 200's Use-Path."""
+        return self.grant.use_path
+
+    @property
+    def expires(self) -> int | None:
+        """The 200's Expires, in seconds (``None``: the relay did not say)."""
+        return self.grant.expires
+
+    @property
+    def local_path(self) -> tuple[MSRPURI, ...]:
+        """The ``a=path`` of a session through the relay: Use-Path, own URI."""
+        return self.grant.local_path(self.local_uri)
+
+    def channel(self, session: MSRPSession, **options: object) -> MSRPChannel:
+        """Run ``session`` over this connection (once).  Its local path must
+        begin with the Use-Path; an ``ACTIVE`` session sends its binding
+        SEND at once, a ``PASSIVE`` one waits for the peer's first SEND to
+        come through the relay.  ``on_message`` defaults to this
+        connection's hook."""
+        if self._channel is not None:
+            raise ValueError("this relay connection already carries a session")
+        if session.local_path[:len(self.use_path)] != self.use_path:
+            raise ValueError("the session's local path must begin with the relay's Use-Path")
+        options.setdefault("on_message", self.on_message)
+        channel = MSRPChannel(session, **options)  # type: ignore[arg-type]
+        self._channel = channel
+        channel._tasks.append(asyncio.create_task(
+            channel._run(self._reader, self._writer, self._parser, self._leftover)))
+        self._leftover = []
+        return channel
+
+    async def close(self) -> None:
+        """Close the connection (through the channel, when one runs on it)."""
+        if self._channel is not None:
+            await self._channel.close()
+            return
+        self._writer.close()
+        try:
+            await self._writer.wait_closed()
+        except (ConnectionError, OSError, ssl_module.SSLError):
+            pass
+
+
+async def _run_auth(auth: RelayAuth, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    parser: StreamParser, on_message: MessageHook | None,
+                    ) -> tuple[RelayGrant, list[Frame]]:
+    """Drive :class:`RelayAuth` on a fresh connection until the grant; the
+    frames read after it are handed back for the session."""
+    loop = asyncio.get_running_loop()
+    local = _address(writer.get_extra_info("sockname"))
+    remote = _address(writer.get_extra_info("peername"))
+
+    def hook(direction: Direction, raw: bytes, message: MSRPMessage, now: float) -> None:
+        if on_message is None:
+            return
+        try:
+            on_message(direction, local, remote, raw, message, now)
+        except Exception:  # noqa: BLE001 - a broken recorder must not stop the AUTH
+            _log.exception("on_message hook failed")
+
+    async def write(request: MSRPRequest, now: float) -> None:
+        raw = bytes(request)
+        hook(Direction.SENT, raw, request, now)
+        writer.write(raw)
+        await writer.drain()
+
+    await write(auth.start(loop.time()), loop.time())
+    while True:
+        deadline = auth.next_deadline()
+        assert deadline is not None  # an AUTH is out until the grant
+        try:
+            data = await asyncio.wait_for(reader.read(_READ_SIZE), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            auth.handle_timer(max(loop.time(), deadline))  # overdue: raises RelayAuthTimeout
+            continue
+        if not data:
+            raise RelayAuthError(None, "the relay closed the connection")
+        try:
+            frames = parser.feed(data)
+        except ParseError as exc:
+            raise RelayAuthError(None, f"broken MSRP stream from the relay: {exc}") from None
+        for index, frame in enumerate(frames):
+            now = loop.time()
+            hook(Direction.RECEIVED, frame.raw, frame.message, now)
+            if not isinstance(frame.message, MSRPResponse):
+                _log.info("request from the relay before AUTH completed: ignored")
+                continue
+            step = auth.receive(frame.message, now)
+            if isinstance(step, RelayGrant):
+                return step, frames[index + 1:]
+            if step is not None:
+                await write(step, now)
 
 
 class MSRPListener:
