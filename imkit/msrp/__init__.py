@@ -12,7 +12,7 @@ a stream), :mod:`~imkit.msrp.chunking` (cutting and reassembling),
 
 from __future__ import annotations
 
-from imkit.msrp import cpim
+from imkit.msrp import cpim, relay
 from imkit.msrp.chunking import ChunkResult, Outcome, Reassembler, cut
 from imkit.msrp.errors import HeaderValueError, ParseError
 from imkit.msrp.events import (
@@ -60,6 +60,6 @@ __all__ = [  # noqa: RUF022 - grouped by topic
     "MSRPSession", "SessionConfig", "SessionState", "Role", "Outgoing", "accepts",
     "Event", "SessionBound", "MessageReceived", "MessageAborted", "RequestRejected",
     "MessageSent", "SendFailed", "ReportReceived",
-    # message/cpim
-    "cpim",
+    # message/cpim, RFC 4976 relays
+    "cpim", "relay",
 ]

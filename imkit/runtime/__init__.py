@@ -17,6 +17,7 @@ from imkit.runtime.endpoint import (
     TransactionTimeout,
     TransportFailure,
 )
+from imkit.runtime.msrp_transport import MSRPChannel, MSRPListener, RelayConnection
 from imkit.runtime.transport import (
     StreamTransport,
     TransportError,
@@ -25,6 +26,9 @@ from imkit.runtime.transport import (
 )
 
 __all__ = [
+    "MSRPChannel",
+    "MSRPListener",
+    "RelayConnection",
     "Endpoint",
     "Handler",
     "IncomingRequest",
