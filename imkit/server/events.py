@@ -111,6 +111,7 @@ class ConferenceEvents:
         adopt: Callable[[Dialog], None],
         release: Callable[[Dialog], None],
         headers: Callable[[], Headers] = list,
+        request_headers: Callable[[], Headers] = list,
         local_via: Callable[[], Via] | None = None,
         default_expires: int = 3600,
         min_expires: int = 60,
@@ -121,7 +122,9 @@ class ConferenceEvents:
         self.endpoint = endpoint
         self.adopt = adopt
         self.release = release
+        #: rows added to our responses (Server ...) and to our requests (User-Agent ...)
         self.headers = headers
+        self.request_headers = request_headers
         self.local_via = local_via
         self.default_expires = default_expires
         self.min_expires = min_expires
@@ -353,7 +356,7 @@ class ConferenceEvents:
         dialog = subscription.dialog
         if dialog.is_terminated:
             return False
-        rows = [("Event", subscription.event), ("Subscription-State", state), *self.headers()]
+        rows = [("Event", subscription.event), ("Subscription-State", state), *self.request_headers()]
         try:
             notify = dialog.create_request(
                 "NOTIFY", headers=rows, body=document or b"",

@@ -37,10 +37,15 @@ recipient-list``, lists whom to invite, RFC 5366) gets a 200 with
 RFC 5366: "the 200 (OK) response ... indicates that the conference was
 created" and the invitations follow.  The focus dials out to every listed
 user (once each; the creator is skipped) with an INVITE ``From`` the
-conference URI, ``Contact`` with ``isfocus``, an MSRP offer (``a=setup``
-:attr:`FocusConfig.dial_out_setup`, ``active`` by default: the focus
-connects once the answer names the user's path, so no SEND can race the
-answer), ``Supported: timer`` and ``Session-Expires``.  An entry carrying a
+conference URI, ``Contact`` with ``isfocus``, an MSRP offer, ``Supported:
+timer`` and ``Session-Expires``.  The offer's ``a=setup`` is
+:attr:`FocusConfig.dial_out_setup`, ``active`` by default: the focus opens
+the connection once the answer named the user's path.  Were the focus
+passive there, the user (active) would connect as soon as it sent its 200,
+and its first SEND could reach the focus's listener before the 200 told the
+focus which session it belongs to (the listener answers such a SEND 481,
+RFC 4975 section 7.3).  ``passive`` and ``actpass`` work too (the focus then
+registers the session before it ACKs) for exploring that race.  An entry carrying a
 ``?Replaces=`` URI header (7.1.1.6 item 8) is invited with that ``Replaces``
 header (RFC 3891), so the invitee's user agent ends its old 1-1 dialog with
 the creator by BYE.  Copy control (RFC 5364): a ``bcc`` invitee is not shown
@@ -109,6 +114,7 @@ from imkit.server.session_timer import (
     TooSmall,
     negotiate,
 )
+from imkit.server.validation import Rejection, error_response
 from imkit.sip import Multipart, NameAddr, Request, Response, SipURI, parse_uri
 from imkit.sip.builders import make_response, new_request
 from imkit.sip.dialog import Dialog, DialogId, DialogSet, RequestCheck, UsageKey
@@ -208,7 +214,11 @@ class Focus:
         self.config = config or FocusConfig()
         self.groups: dict[str, GroupDefinition] = {}
         for group in groups:
-            self.groups[group.user.lower()] = group
+            user = group.user.lower()
+            if user in self.groups or user.startswith(CONF_PREFIX) or user == self.factory_user:
+                # the focus routes on the user part: it must name one thing
+                raise LocalProtocolError(f"group {group.uri}: its user part is taken")
+            self.groups[user] = group
         #: live conferences by identity user part (``conf-...``)
         self.conferences: dict[str, Conference] = {}
         #: the running session of each group, by group user part
@@ -229,14 +239,16 @@ class Focus:
                                  on_closed=self._msrp_closed)
         self.notifier = ConferenceEvents(
             self.endpoint, adopt=self._adopt, release=self._release, headers=self._common_headers,
-            local_via=self._via, default_expires=self.config.subscription_expires,
+            request_headers=self._request_headers, local_via=self._via,
+            default_expires=self.config.subscription_expires,
             min_expires=self.config.min_subscription_expires,
             max_expires=self.config.max_subscription_expires,
             max_per_conference=self.config.max_subscriptions_per_conference,
         )
         self.refers = ReferHandler(
             self.endpoint, invite=self.dial_out, remove=self.remove_participant, adopt=self._adopt,
-            release=self._release, headers=self._common_headers, local_via=self._via,
+            release=self._release, headers=self._common_headers, request_headers=self._request_headers,
+            local_via=self._via,
             subscription_expires=self.config.refer_subscription_expires,
             warn_agent=lambda: self.warn_agent,
         )
@@ -277,7 +289,12 @@ class Focus:
         return (user or "conference-factory").lower()
 
     def _common_headers(self) -> list[tuple[str, str]]:
+        """Rows of every response the focus sends (Appendix F: ``Server: IM-serv/OMA1.0 ...``)."""
         return [("Server", self.server_header)]
+
+    def _request_headers(self) -> list[tuple[str, str]]:
+        """Rows of every request the focus sends."""
+        return [("User-Agent", self.server_header)]
 
     def _via(self) -> Via:
         return self.endpoint.new_via(self.endpoint.transports[0])
@@ -300,19 +317,25 @@ class Focus:
         if request.method == "ACK":
             return None
         if self._closed:
-            return self._reply(incoming, 503, to_tag=self.endpoint.ids.tag())
+            self._reply(incoming, 503)
+            return None
         try:
             to, from_ = request.to, request.from_
             if to is None or from_ is None:
                 raise ParseError("no To or From", 0)
         except ParseError as exc:
-            return self._reply(incoming, 400, f"Bad Request ({exc.what})", to_tag=self.endpoint.ids.tag())
+            # the rows are answered as written (RFC 3261 8.2.6.2), even unreadable ones
+            rejection = Rejection(400, f"Bad Request ({exc.what})")
+            self.endpoint.respond(incoming, error_response(request, rejection, self.endpoint.ids.tag(),
+                                                           self.server_header))
+            return None
         if to.tag:
             dialog = self.dialogs.match_request(request)
             if dialog is None:
                 # RFC 3261 12.2.2: "If the UAS wishes to reject the request because
                 # it does not wish to recreate the dialog, it MUST respond ... 481"
-                return self._reply(incoming, 481)
+                self._reply(incoming, 481)
+                return None
             await self._in_dialog(incoming, dialog)
             return None
         uri = request.uri
@@ -775,7 +798,7 @@ class Focus:
             ("Supported", ", ".join(SUPPORTED)),
             ("Session-Expires", f"{self.timer_policy.interval};refresher=uac"),
             ("Min-SE", str(self.timer_policy.min_se)),
-            ("User-Agent", self.server_header),
+            *self._request_headers(),
         ]
         if invitation.replaces is not None:
             # 7.1.1.6 item 8 / RFC 3891: the invitee's UA replaces (and BYEs) its old dialog.
@@ -815,10 +838,12 @@ class Focus:
 
     async def _answered(self, conference: Conference, invitation: Invitation, invite: Request,
                         offer_bytes: bytes, response: Response, local_uri: Any) -> Outcome:
+        """A 2xx to a dial-out: the MSRP port first (a passive one must be on the
+        listener before the answerer, active, can connect), then the ACK."""
         dialog = Dialog.from_uac(invite, response, ids=self.endpoint.ids)
         ack = dialog.create_ack(response, via=self._via())
-        await self.endpoint.send_ack(ack)
-        outcome = Outcome(response.status, response.reason)
+        port: Port | None = None
+        failure: Outcome | None = None
         try:
             offer = SessionDescription.parse(offer_bytes)
             answer = SessionDescription.parse(response.body)
@@ -826,24 +851,27 @@ class Focus:
             if answered.rejected:
                 raise LocalProtocolError("the MSRP stream was rejected")
             active = msrp_active_side(offer, answer) is ActiveSide.OFFERER
+            session = MSRPSession([local_uri], answered.path, MSRPRole.ACTIVE if active else MSRPRole.PASSIVE,
+                                  accept_types=ACCEPT_TYPES, remote_accept_types=answered.accept_types,
+                                  remote_max_size=answered.max_size)
         except (ProtocolError, ValueError) as exc:
             _log.warning("answer from %s unusable (%s): BYE", invitation.aor, exc)
+            failure = Outcome(488, "Not Acceptable Here")
+        else:
+            if conference.ended:
+                failure = Outcome(404, "Not Found")
+            else:
+                cpim_from = _cpim_from(invitation.aor, invitation.display_name, invitation.anonymize)
+                try:
+                    port = self.switch.attach(self.switch.room(str(conference.identity)), invitation.aor,
+                                              session, cpim_from=cpim_from, active=active)
+                except LocalProtocolError as exc:
+                    _log.warning("no MSRP for %s (%s): BYE", invitation.aor, exc)
+                    failure = Outcome(503, "Service Unavailable")
+        await self.endpoint.send_ack(ack)
+        if failure is not None or port is None:
             await self._bye(dialog)
-            return Outcome(488, "Not Acceptable Here")
-        if conference.ended:
-            await self._bye(dialog)
-            return Outcome(404, "Not Found")
-        session = MSRPSession([local_uri], answered.path, MSRPRole.ACTIVE if active else MSRPRole.PASSIVE,
-                              accept_types=ACCEPT_TYPES, remote_accept_types=answered.accept_types,
-                              remote_max_size=answered.max_size)
-        room = self.switch.room(str(conference.identity))
-        cpim_from = _cpim_from(invitation.aor, invitation.display_name, invitation.anonymize)
-        try:
-            port = self.switch.attach(room, invitation.aor, session, cpim_from=cpim_from, active=active)
-        except LocalProtocolError as exc:
-            _log.warning("no MSRP for %s (%s): BYE", invitation.aor, exc)
-            await self._bye(dialog)
-            return Outcome(503, "Service Unavailable")
+            return failure or Outcome(500, "Server Internal Error")
         leg = self._new_leg(conference, invitation.aor, dialog, True, offer_bytes, port)
         contact = response.contact
         conference.join(
@@ -852,7 +880,7 @@ class Focus:
             contact=str(contact[0].uri) if contact else None, referred_by=invitation.referred_by,
         )
         leg.timer.start(_uac_timer(response))
-        return outcome
+        return Outcome(response.status, response.reason)
 
     # -- session timers (the focus's side, RFC 4028 section 10) ---------------------------------
 
@@ -868,7 +896,7 @@ class Focus:
             return
         interval = leg.timer.params.interval if leg.timer.params is not None else self.timer_policy.interval
         rows = [("Session-Expires", f"{interval};refresher=uac"), ("Supported", ", ".join(SUPPORTED)),
-                ("User-Agent", self.server_header)]
+                *self._request_headers()]
         try:
             invite = leg.dialog.create_request("INVITE", headers=rows, body=leg.local_sdp, content_type=SDP,
                                                via=self._via())
@@ -923,7 +951,7 @@ class Focus:
         if dialog.is_terminated or UsageKey.invite() not in dialog.usages:
             return Outcome(481, "Call/Transaction Does Not Exist")
         try:
-            bye = dialog.create_request("BYE", headers=[("User-Agent", self.server_header)], via=self._via())
+            bye = dialog.create_request("BYE", headers=self._request_headers(), via=self._via())
             response = await self.endpoint.request(bye)
         except (TransactionTimeout, TransportFailure, ProtocolError) as exc:
             _log.info("BYE failed: %s", exc)

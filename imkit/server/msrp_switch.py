@@ -72,6 +72,8 @@ _log = logging.getLogger("imkit.server.msrp_switch")
 #: RFC 3323 section 4.1.1.3: "sip:anonymous@anonymous.invalid".
 ANONYMOUS_URI = "sip:anonymous@anonymous.invalid"
 CPIM = "message/cpim"
+#: The trace lane of the IM server (the core names its SIP socket so too).
+LANE = "IM server"
 
 
 class PortState(enum.Enum):
@@ -151,6 +153,7 @@ class MSRPSwitch:
         self._listener: MSRPListener | None = None
         self._starting: asyncio.Lock | None = None
         self._hook: MessageHook | None = trace_hook(trace) if trace is not None else None
+        self._detaching: set[asyncio.Task[None]] = set()
 
     # -- life cycle ------------------------------------------------------------
 
@@ -163,11 +166,20 @@ class MSRPSwitch:
                 self._listener = await MSRPListener.start(
                     self.host, 0, on_message=self._hook, max_waiting=self.max_sessions,
                 )
+                self._name((self._listener.host, self._listener.port))
         return self._listener
+
+    def _name(self, address: tuple[str, int]) -> None:
+        """Draw the focus's MSRP sockets in the IM server's lane of the trace's ladders."""
+        names = getattr(self.trace, "names", None)
+        if isinstance(names, dict):
+            names.setdefault(address, LANE)
 
     async def close(self) -> None:
         for room in list(self.rooms.values()):
             await self.remove_room(room)
+        if self._detaching:
+            await asyncio.gather(*self._detaching, return_exceptions=True)
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
@@ -199,7 +211,10 @@ class MSRPSwitch:
             raise LocalProtocolError("the MSRP switch is not started")
         old = room.ports.get(key)
         if old is not None:
-            asyncio.ensure_future(self.detach(old))
+            # the participant's new session replaces its old one
+            task = asyncio.ensure_future(self.detach(old))
+            self._detaching.add(task)
+            task.add_done_callback(self._detaching.discard)
         port = Port(room, key, session, cpim_from, active, queue=asyncio.Queue(self.queue_size))
         if not active:
             try:
@@ -245,6 +260,7 @@ class MSRPSwitch:
                     self._failed(port.room, port.key, None, f"cannot connect to the participant: {exc}")
                     return
                 port.state = PortState.OPEN
+                self._name(port.channel.local_address)
             writer = asyncio.ensure_future(self._write(port))
             port.tasks.append(writer)
             await self._read(port)

@@ -231,6 +231,7 @@ class ReferHandler:
         adopt: Callable[[Dialog], None],
         release: Callable[[Dialog], None],
         headers: Callable[[], Headers] = list,
+        request_headers: Callable[[], Headers] = list,
         local_via: Callable[[], Via] | None = None,
         subscription_expires: int = 300,
         warn_agent: Callable[[], str] = lambda: "-",
@@ -240,7 +241,9 @@ class ReferHandler:
         self.remove = remove
         self.adopt = adopt
         self.release = release
+        #: rows added to our responses (Server ...) and to our requests (User-Agent ...)
         self.headers = headers
+        self.request_headers = request_headers
         self.local_via = local_via
         self.subscription_expires = subscription_expires
         self.warn_agent = warn_agent
@@ -348,7 +351,7 @@ class ReferHandler:
         else:
             state = f"active;expires={self.subscription_expires}"
         body = SipFrag.from_status(status, reason).to_bytes()
-        rows = [("Event", subscription.event), ("Subscription-State", state), *self.headers()]
+        rows = [("Event", subscription.event), ("Subscription-State", state), *self.request_headers()]
         try:
             notify = dialog.create_request("NOTIFY", headers=rows, body=body,
                                            content_type=REFER_CONTENT_TYPE, via=self._via())

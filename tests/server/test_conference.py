@@ -172,3 +172,13 @@ def test_partials_applied_to_the_full_state_give_the_new_full_state(steps: list[
 def test_identity_user_part_is_the_id(kind: ConferenceKind) -> None:
     conf = Conference(IDENTITY, kind, 4)
     assert conf.id == "conf-abc" and conf.is_empty and not conf.ended
+
+
+def test_compact_full_document_leaves_endpoints_out() -> None:
+    conf = conference()
+    conf.join("sip:alice@example.com", contact="sip:alice@127.0.0.1:5070", joined_at="2024-01-01T00:00:00Z")
+    full = conf.full_document("sip:alice@example.com", 1).to_xml()
+    compact = conf.full_document("sip:alice@example.com", 1, compact=True).to_xml()
+    assert b"<endpoint" in full and b"<endpoint" not in compact and len(compact) < len(full)
+    (user,) = ConferenceInfo.from_xml(compact).roster
+    assert user.yourown is True and user.roles == ("participant",)

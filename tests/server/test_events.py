@@ -248,3 +248,24 @@ async def test_subscription_inside_the_invite_dialog() -> None:
     finally:
         await server.close()
         await alice.close()
+
+
+async def test_a_full_state_too_large_for_a_notify_is_sent_without_endpoints() -> None:
+    server = await start_server()
+    alice = await Client("alice", server).start()
+    others = [await Client(f"u{i}", server).start() for i in range(3)]
+    try:
+        call = await conference_with(server, alice, *others)
+        focus_of(server).notifier.max_document = 2000
+        subscription = await alice.subscribe(alice.identity_uri(call))
+        notify = await subscription.next()
+        info = document(notify)
+        assert len(info.roster) == 4 and all(not u.endpoints for u in info.roster)
+        assert b"<endpoint" not in notify.body and len(notify.body) <= 2000
+        focus_of(server).notifier.max_document = 60000
+        await alice.resubscribe(subscription, 600)
+        assert all(u.endpoints for u in document(await subscription.next()).roster)
+    finally:
+        await server.close()
+        for client in (alice, *others):
+            await client.close()

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from imkit.server.focus import FocusConfig
+from imkit.errors import LocalProtocolError
+from imkit.server.focus import Focus, FocusConfig
 from imkit.server.groups import (
     GroupDefinition,
     GroupsFileError,
     load_groups,
     parse_groups,
 )
-from imkit.sip import Response, SipURI
+from imkit.sip import Response, SipURI, parse_uri
 from tests.server.focus_harness import Call, Client, eventually, focus_of, start_server
 
 TOML = """
@@ -170,3 +171,23 @@ async def test_public_conference_is_open_and_ends_with_its_last_participant() ->
         await server.close()
         await alice.close()
         await zed.close()
+
+
+@pytest.mark.parametrize("uris", [
+    ("sip:group-a@example.com", "sip:group-a@other.example.com"),
+    ("sip:conf-abc@example.com",),
+    ("sip:conference-factory@example.com",),
+])
+async def test_group_user_parts_must_not_clash(uris: tuple[str, ...]) -> None:
+    server = await start_server()
+    try:
+        with pytest.raises(LocalProtocolError):
+            Focus(server, groups=[GroupDefinition(_uri(u)) for u in uris])
+    finally:
+        await server.close()
+
+
+def _uri(text: str) -> SipURI:
+    uri = parse_uri(text)
+    assert isinstance(uri, SipURI)
+    return uri

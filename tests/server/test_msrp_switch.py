@@ -9,7 +9,9 @@ import pytest
 from imkit.msrp import MSRPSession, cpim
 from imkit.msrp.events import MessageReceived
 from imkit.msrp.session import Role as MSRPRole
+from imkit.server.focus import FocusConfig
 from imkit.server.msrp_switch import ANONYMOUS_URI, MSRPSwitch, Port, PortState, Room
+from imkit.sip.sdp import Setup
 from tests.server.focus_harness import Call, Client, eventually, focus_of, start_server
 
 
@@ -139,3 +141,30 @@ def test_rewrap_keeps_everything_but_from() -> None:
                          namespaces=[("Ext", "urn:example")], headers=[("Ext.Prio", "high")])
     again = switch.rewrap(port, MessageReceived("m", "message/cpim", bytes(original)))
     assert again == bytes(original).replace(b"From: <sip:z@x>", b"From: A <sip:a@x>")
+
+
+@pytest.mark.parametrize("setup", [Setup.ACTIVE, Setup.ACTPASS, Setup.PASSIVE])
+async def test_dial_out_setups_all_carry_the_chat(setup: Setup) -> None:
+    """FocusConfig.dial_out_setup: whoever ends up active, the chat flows both ways,
+    with an imkit client and with a simulated user (which picks passive on actpass)."""
+    server = await start_server(config=FocusConfig(dial_out_setup=setup))
+    alice = await Client("alice", server).start()
+    bob = await Client("bob", server).start()
+    try:
+        call = await alice.invite(server.factory_uri, invitees=["sip:bob@example.com", "sip:dave@example.com"])
+        assert isinstance(call, Call)
+        bob_call = await asyncio.wait_for(bob.invited.get(), 10)
+        assert f"\r\na=setup:{setup.value}\r\n".encode() in bytes(bob_call.request)
+        room = focus_of(server).switch.rooms[str(call.identity)]
+        await eventually(lambda: len(room.ports) == 3)
+        await call.send("setup check")
+        assert (await bob_call.receive())[1].body == b"setup check"
+        dave = server.users["dave"]
+        await eventually(lambda: any(line.text == "setup check" for line in dave.messages))
+        await bob_call.send("back")
+        assert (await call.receive())[1].body == b"back"
+        assert focus_of(server).switch.stats.failed == 0
+    finally:
+        await server.close()
+        await alice.close()
+        await bob.close()
