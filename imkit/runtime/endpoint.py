@@ -157,6 +157,21 @@ def _quiet_future() -> asyncio.Future[Any]:
     return future
 
 
+def loopback_only(host: str) -> bool:
+    """A ``may_send_to`` policy: 127.0.0.0/8 and ::1 only."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def send_policy(bind_host: str) -> Callable[[str], bool] | None:
+    """The ``may_send_to`` policy of an endpoint bound to ``bind_host``: bound
+    to loopback, it sends to loopback only, whatever Route, Contact or
+    Request-URI a (hostile) request carries; bound elsewhere, anywhere."""
+    return loopback_only if loopback_only(bind_host) else None
+
+
 def _local_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -185,8 +200,13 @@ class Endpoint:
         ids: IdGenerator | None = None,
         send_trying: bool = True,
         answer_cancel: bool = True,
+        may_send_to: Callable[[str], bool] | None = None,
     ) -> None:
         self.host = host
+        #: which IP addresses requests may be sent to (None: any); a server
+        #: bound to loopback keeps hostile Route/Contact/Request-URI values from
+        #: making it send anywhere else (see :func:`loopback_only`)
+        self.may_send_to = may_send_to
         self.limits = limits or Limits()
         self.handler = handler
         self.trace = trace
@@ -307,9 +327,12 @@ class Endpoint:
             raise LocalProtocolError(f"{destination.transport} is not enabled on this endpoint")
         try:
             ipaddress.ip_address(destination.host)
-            return destination
+            return self._allowed(destination)
         except ValueError:
             pass
+        if self.may_send_to is not None and destination.host.lower() != "localhost":
+            # a restricted endpoint does not even ask DNS about names it was handed
+            raise TransportFailure(f"{destination.host} is outside the addresses this endpoint may send to")
         assert self._loop is not None
         kind = socket.SOCK_DGRAM if destination.transport == "UDP" else socket.SOCK_STREAM
         try:
@@ -317,7 +340,12 @@ class Endpoint:
         except OSError as exc:
             raise TransportFailure(f"cannot resolve {destination.host}: {exc}") from exc
         host = str(infos[0][4][0])
-        return Destination(destination.transport, host, destination.port, destination.connection)
+        return self._allowed(Destination(destination.transport, host, destination.port, destination.connection))
+
+    def _allowed(self, destination: Destination) -> Destination:
+        if self.may_send_to is not None and not self.may_send_to(destination.host):
+            raise TransportFailure(f"{destination.host} is outside the addresses this endpoint may send to")
+        return destination
 
     def next_hop(self, request: Request) -> URI:
         """RFC 3261 8.1.2: the outbound proxy, else the first Route value, else the

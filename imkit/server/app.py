@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from imkit.errors import LocalProtocolError
+from imkit.runtime.endpoint import send_policy
 from imkit.runtime import Endpoint, IncomingRequest
 from imkit.server.behaviour import Answer, Behaviour
 from imkit.server.config import (
@@ -335,6 +336,7 @@ class TestServer:
                 udp_port=port if Transport.UDP in config.transports else None,
                 tcp_port=port if Transport.TCP in config.transports else None,
                 handler=self._handle, trace=self._wire, ids=self.ids, send_trying=False,
+                may_send_to=send_policy(config.host),
             )
             try:
                 return await endpoint.start()

@@ -58,7 +58,10 @@ class Binding:
         return self.contact.uri
 
     def expires_in(self, now: float) -> int:
-        return max(0, math.ceil(self.expires_at - now))
+        # never more than was granted, whatever clock noise between the two readings
+        granted = math.floor(self.expires_at - self.registered_at + 1e-6) if self.registered_at else None
+        remaining = max(0, math.ceil(self.expires_at - now - 1e-6))
+        return remaining if granted is None else min(granted, remaining)
 
     def __repr__(self) -> str:
         return f"<Binding {self.aor} -> {self.contact.uri}>"

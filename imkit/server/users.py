@@ -37,6 +37,7 @@ from imkit.runtime import (
     TransactionTimeout,
     TransportFailure,
 )
+from imkit.runtime.endpoint import send_policy
 from imkit.runtime.msrp_transport import ChannelClosed, MSRPChannel, MSRPListener
 from imkit.server.behaviour import ECHO_PREFIX, Answer, Behaviour
 from imkit.server.config import ALLOW, KNOWN_METHODS, SERVER_HEADER
@@ -309,7 +310,7 @@ class SimulatedUser:
             self._started = asyncio.get_running_loop().create_future()
             try:
                 endpoint = Endpoint(host=self.host, udp_port=0, tcp_port=0, handler=self.handle,
-                                    trace=self._log, ids=self.ids)
+                                    trace=self._log, ids=self.ids, may_send_to=send_policy(self.host))
                 await endpoint.start()
             except BaseException as exc:
                 self._started.set_exception(exc)
