@@ -26,7 +26,7 @@ from imkit.client.prepare import Prepare
 from imkit.procedures.outgoing import OutgoingRequest
 from imkit.procedures.profile import ClientProfile
 from imkit.runtime import Endpoint, IncomingRequest
-from imkit.sip import NameAddr, Request, Response, SipURI, parse_uri
+from imkit.sip import NameAddr, Request, Response, SipURI
 from imkit.sip.auth import DigestClient
 from imkit.sip.builders import new_request
 from imkit.sip.dialog import Dialog

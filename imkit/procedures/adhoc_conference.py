@@ -27,15 +27,16 @@ from imkit.procedures.common_rules import (
     stores_session_identity,
 )
 from imkit.procedures.context import BuildContext
-from imkit.procedures.general import add_option_tags
-from imkit.procedures.invite_offer import SDP_CONTENT_TYPE, conference_accept_types, initial_invite
+from imkit.procedures.invite_offer import FactoryItems, factory_invite
 from imkit.procedures.outgoing import OutgoingRequest
 from imkit.procedures.rules import Finding, Rule, failed, passed
-from imkit.procedures.uri_list import RECIPIENT_LIST_INVITE, check_group_size, invited_from_part, uri_list_part
-from imkit.sip import BodyPart, Multipart, ParseError, Request
+from imkit.procedures.uri_list import check_group_size, invited_from_part
+from imkit.sip import Multipart, ParseError, Request
 
 CLAUSE = "7.1.1.3"
 TITLE = "IM Client initiates an Ad-hoc IM Conference"
+_ITEMS = FactoryItems(request_uri="2", uri_list="3", multipart="3",
+                      body_note="multipart/mixed: SDP offer (item 5) + URI list (item 3)")
 
 
 def build(
@@ -49,24 +50,12 @@ def build(
         raise ValueError("an ad-hoc IM Conference needs at least one invited IM User")
     # "4. The IM Client SHALL check that the number of Invited IM Users ... does not exceed ... MAX-ADHOC-GROUP-SIZE"
     check_group_size(ctx.profile, invited, f"{CLAUSE}/4")
-    factory = ctx.profile.conference_factory
-    if factory is None:
-        raise ValueError("no Conference-factory-URI is provisioned")
-    # "2. set the Request-URI of the SIP INVITE request to the Conference-factory-URI"
-    out = initial_invite(ctx, factory, CLAUSE, f"ad-hoc conference with {len(invited)} invited", anonymous=anonymous)
-    out.cite("Request-URI", CLAUSE, "2", "Conference-factory-URI of the home network")
-    # "3. include a MIME resource-list body with the invited IM Users as specified in [draft-URI-list]"
-    add_option_tags(out, "Require", [RECIPIENT_LIST_INVITE], CLAUSE, "3")
-    out.cite("Require", "RFC 5366", "4", "recipient-list-invite option tag")
-    body = Multipart(
-        [
-            # "5. SHALL include ... a MIME SDP body as a SDP offer ... a=accept-types:message/cpim"
-            BodyPart.build(ctx.sdp_offer(conference_accept_types(extra_accept_types)), SDP_CONTENT_TYPE),
-            uri_list_part(invited),
-        ]
+    # "2. set the Request-URI ... to the Conference-factory-URI"; "3. include a MIME resource-list body";
+    # "5. SHALL include ... a MIME SDP body as a SDP offer ... a=accept-types:message/cpim"
+    return factory_invite(
+        ctx, CLAUSE, _ITEMS, invited, f"ad-hoc conference with {len(invited)} invited",
+        anonymous=anonymous, extra_accept_types=extra_accept_types,
     )
-    out.set_body(bytes(body), body.content_type, CLAUSE, "3", "multipart/mixed: SDP offer (item 5) + URI list (item 3)")
-    return out
 
 
 def _uri_list(request: Request) -> Finding:

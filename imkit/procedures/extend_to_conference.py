@@ -30,18 +30,19 @@ from imkit.procedures.common_rules import (
     stores_session_identity,
 )
 from imkit.procedures.context import BuildContext
-from imkit.procedures.general import add_option_tags
-from imkit.procedures.invite_offer import SDP_CONTENT_TYPE, conference_accept_types, initial_invite
+from imkit.procedures.invite_offer import FactoryItems, factory_invite
 from imkit.procedures.outgoing import OutgoingRequest
 from imkit.procedures.state import SessionKind, SessionState
 from imkit.procedures.rules import Finding, Rule, failed, not_applicable, passed
-from imkit.procedures.uri_list import RECIPIENT_LIST_INVITE, check_group_size, uri_list_entries, uri_list_part
-from imkit.sip import BodyPart, Multipart, ParseError, Replaces, Request, SipURI, parse_uri
+from imkit.procedures.uri_list import check_group_size, uri_list_entries
+from imkit.sip import ParseError, Replaces, Request, SipURI, parse_uri
 from imkit.trace import Trace, TraceRecord
 from imkit.trace.record import Direction
 
 CLAUSE = "7.1.1.6"
 TITLE = "IM Client extends 1-to-1 IM Session to an Ad-hoc IM conference"
+_ITEMS = FactoryItems(request_uri="2", uri_list="4", multipart="6",
+                      body_note="SDP offer (item 7) + URI list with Replaces (items 3, 4, 8)")
 
 
 def original_peer_entry(session: SessionState) -> str:
@@ -68,25 +69,12 @@ def build(
     entries = [original_peer_entry(session)] + [u for u in invited if u != str(session.target.address_of_record)]
     # "5. The IM Client SHALL check that the number of Invited IM Users on the URI-list does not exceed ..."
     check_group_size(ctx.profile, entries, f"{CLAUSE}/5")
-    factory = ctx.profile.conference_factory
-    if factory is None:
-        raise ValueError("no Conference-factory-URI is provisioned")
-    # "2. SHALL set the Request-URI of the SIP INVITE request to the Conference-factory-URI"
-    out = initial_invite(ctx, factory, CLAUSE, f"extend 1-1 with {session.target} to ad-hoc", anonymous=anonymous)
-    out.cite("Request-URI", CLAUSE, "2", "Conference-factory-URI of the home network")
-    add_option_tags(out, "Require", [RECIPIENT_LIST_INVITE], CLAUSE, "4")
-    out.cite("Require", "RFC 5366", "4", "recipient-list-invite option tag")
-    body = Multipart(
-        [
-            # "7. SHALL include ... a MIME SDP body as a SDP offer ... a=accept-types:message/cpim"
-            BodyPart.build(ctx.sdp_offer(conference_accept_types(extra_accept_types)), SDP_CONTENT_TYPE),
-            # "4. SHALL include a MIME resource-list body"; "8. ... include a Replace header with the original session identity"
-            uri_list_part(entries),
-        ]
+    # "2. ... Conference-factory-URI"; "4. ... resource-list body"; "6. ... multipart/mixed";
+    # "7. ... SDP offer ... a=accept-types:message/cpim"; "8. ... a Replace header with the original session identity"
+    return factory_invite(
+        ctx, CLAUSE, _ITEMS, entries, f"extend 1-1 with {session.target} to ad-hoc",
+        anonymous=anonymous, extra_accept_types=extra_accept_types,
     )
-    # "6. SHALL insert in the SIP INVITE request a Content-Type header with multipart/mixed"
-    out.set_body(bytes(body), body.content_type, CLAUSE, "6", "SDP offer (item 7) + URI list with Replaces (items 3, 4, 8)")
-    return out
 
 
 def _includes_original(record: TraceRecord, trace: Trace) -> Finding:
