@@ -116,6 +116,7 @@ def server_command(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace) -> int:
     from imkit.server import TestServer
+    from imkit.server.standalone import tune_gc
 
     try:
         server = TestServer(**_server_options(args))  # type: ignore[arg-type]
@@ -134,6 +135,7 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"imkit server: {exc}", file=sys.stderr)
         await server.close()
         return EXIT_FAILED
+    tune_gc()  # this process is the server's alone (see imkit.server.standalone)
     host, port = server.address
     where = ", ".join(f"{t} {host}:{port}" for t in server.transports)
     print(f"imkit server listening on {where} (domain {server.domain})", flush=True)

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from imkit.errors import LocalProtocolError
-from imkit.runtime.endpoint import send_policy
 from imkit.runtime import Endpoint, IncomingRequest
+from imkit.runtime.endpoint import send_policy
 from imkit.server.behaviour import Answer, Behaviour
 from imkit.server.config import (
     ACCEPT,
@@ -163,6 +163,7 @@ class TestServer:
             auto_create=self.config.auto_users, max_users=self.config.max_users,
             default=self.config.default_behaviour,
             server_header=self.config.server_header, ids=self.ids,
+            msrp_wait=self.config.msrp_wait,
         )
         for name, behaviour in (users or {}).items():
             self.users.add(name, behaviour)

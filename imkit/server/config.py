@@ -115,6 +115,9 @@ class ServerConfig:
     #: the behaviour of users created on demand (see imkit.server.behaviour)
     default_behaviour: str = "answer"
     max_users: int = 64
+    #: seconds after the ACK a simulated user's MSRP connection may take to
+    #: open and bind; a session whose media never comes up then ends with BYE
+    msrp_wait: float = 32.0
     # -- session timers (RFC 4028), as UAS: the simulated users and the focus
     min_se: int = 90
     session_expires: int = 1800
@@ -136,5 +139,7 @@ class ServerConfig:
             raise LocalProtocolError("need 1 <= min_expires <= default_expires and max_expires")
         if min(self.max_bindings_per_user, self.max_registered_users, self.max_users) < 1:
             raise LocalProtocolError("the bounds on users and bindings are at least 1")
+        if not self.msrp_wait > 0:
+            raise LocalProtocolError("msrp_wait is a positive number of seconds")
         if not 1 <= self.min_se <= self.session_expires:
             raise LocalProtocolError("need 1 <= min_se <= session_expires")

@@ -38,7 +38,7 @@ from imkit.server.validation import (
     Rejection,
     check_proxy_require,
 )
-from imkit.sip import NameAddr, Request, Response, SipURI, parse
+from imkit.sip import NameAddr, Request, Response, SipURI
 from imkit.sip.builders import new_request
 from imkit.sip.errors import ParseError
 from imkit.sip.headers import split_list
@@ -136,6 +136,14 @@ def pop_via(message: Response) -> None:
     else:
         rows[0].value = ", ".join(items[1:])
         rows[0].raw = None
+
+
+def _relayed(response: Response) -> Response:
+    """The copy of a received response that goes upstream, its top Via
+    removed (16.7 item 3); the received one is left as it came."""
+    copy = Response(response.status, response.reason, response.headers.copy(), response.body, response.version)
+    pop_via(copy)
+    return copy
 
 
 def _set_list(request: Request, name: str, values: list[str]) -> None:
@@ -243,9 +251,10 @@ class Proxy:
 
     def _copy(self, request: Request, target: Target, remaining: list[NameAddr],
               max_forwards: int | None) -> Request:
-        # 16.6 item 1: "Make a copy of the received request"
-        copy = parse(bytes(request))
-        assert isinstance(copy, Request)
+        # 16.6 item 1: "Make a copy of the received request" -- new header rows,
+        # so the received request (its server transaction's) stays as it came;
+        # it was parsed and checked already, so it is not parsed again.
+        copy = Request(request.method, request.uri, request.headers.copy(), request.body, request.version)
         # item 2: "Update the Request-URI"
         copy.uri = target.uri
         # item 3: "If the copy contains a Max-Forwards header field, the proxy MUST
@@ -323,10 +332,7 @@ class Proxy:
         # forwarded upstream immediately."
         if response.status == 100 or incoming.responded or incoming.cancelled.is_set():
             return
-        relayed = parse(bytes(response))
-        assert isinstance(relayed, Response)
-        pop_via(relayed)
-        self.server.require_endpoint().respond(incoming, relayed)
+        self.server.require_endpoint().respond(incoming, _relayed(response))
 
     async def _invite_final(self, incoming: IncomingRequest, outgoing: OutgoingRequest,
                             state: _Branch) -> Response | None:
@@ -367,9 +373,7 @@ class Proxy:
             return None
 
     async def _final(self, incoming: IncomingRequest, forwarded: Request, response: Response) -> None:
-        relayed = parse(bytes(response))
-        assert isinstance(relayed, Response)
-        pop_via(relayed)
+        relayed = _relayed(response)
         if incoming.responded:
             if forwarded.method == "INVITE" and relayed.is_success:
                 # A 2xx that crossed our CANCEL or Timer C's 408: the callee is

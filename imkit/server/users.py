@@ -63,12 +63,12 @@ from imkit.sip.dialog import Dialog, DialogSet, RequestCheck
 from imkit.sip.errors import ParseError
 from imkit.sip.ids import IdGenerator
 from imkit.sip.sdp import (
-    ActiveSide,
+    MsrpMedia,
     SessionDescription,
     Setup,
+    SetupNegotiationError,
     build_msrp_answer,
     build_msrp_offer,
-    msrp_active_side,
     msrp_media,
 )
 from imkit.trace import Protocol, Trace
@@ -90,6 +90,9 @@ MAX_SESSIONS = 64
 MAX_CHAT_LINES = 256
 #: RFC 3261 13.3.1.4: 64*T1 for the ACK of a 2xx
 ACK_WAIT = 32.0
+#: How long after the ACK the MSRP connection may take to open and bind
+#: before the session is ended with a BYE (``ServerConfig.msrp_wait``).
+MSRP_WAIT = 32.0
 #: How long closing a user waits for the answers to its BYEs.
 CLOSE_WAIT = 0.5
 
@@ -155,6 +158,7 @@ class SimSession:
     acked: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _reinviting: bool = False
+    _ending: bool = False
 
     @property
     def call_id(self) -> str:
@@ -192,6 +196,12 @@ class SimSession:
         if self.ended.is_set() or self.dialog.is_terminated:
             await self.end()
             return None
+        if self._ending:
+            # one BYE per session: a second caller (the ACK wait, the MSRP
+            # wait, the timer) waits for the first to finish
+            await self.ended.wait()
+            return None
+        self._ending = True
         request = self.dialog.create_request("BYE", headers=[("User-Agent", self.user.server_header)])
         response: Response | None = None
         try:
@@ -277,6 +287,7 @@ class SimulatedUser:
         policy: TimerPolicy | None = None,
         server_header: str = SERVER_HEADER,
         ids: IdGenerator | None = None,
+        msrp_wait: float = MSRP_WAIT,
     ) -> None:
         if not USER_NAME_RE.fullmatch(name):
             raise LocalProtocolError(f"{name!r} is not a user name for a simulated user")
@@ -288,9 +299,13 @@ class SimulatedUser:
         self.policy = policy or TimerPolicy()
         self.server_header = server_header
         self.ids = ids or IdGenerator()
+        self.msrp_wait = msrp_wait
         self.endpoint: Endpoint | None = None
         self.dialogs = DialogSet(max_dialogs=MAX_SESSIONS)
         self.sessions: dict[int, SimSession] = {}
+        #: INVITEs being answered (ringing, opening their MSRP listener): each
+        #: holds one of the MAX_SESSIONS places until its session exists or it failed
+        self._answering = 0
         self.messages: deque[ChatLine] = deque(maxlen=MAX_CHAT_LINES)
         #: the requests this user received, newest last (bounded)
         self.received: deque[Request] = deque(maxlen=MAX_CHAT_LINES)
@@ -446,7 +461,6 @@ class SimulatedUser:
     # -- INVITE ------------------------------------------------------------------
     async def _invite(self, incoming: IncomingRequest) -> Response | None:
         request = incoming.request
-        endpoint = self.endpoint_or_fail
         behaviour = self.behaviour
         rejection = check_body(request, SIM_ACCEPT)
         if rejection is not None:
@@ -460,7 +474,7 @@ class SimulatedUser:
                 # RFC 3891 3: "If no match is found, the UAS rejects the INVITE and
                 # returns a 481 Call/Transaction Does Not Exist response."
                 return self._response(request, 481)
-        if behaviour.answer is Answer.BUSY or len(self.sessions) >= MAX_SESSIONS:
+        if behaviour.answer is Answer.BUSY or len(self.sessions) + self._answering >= MAX_SESSIONS:
             return self._response(request, 486)
         if behaviour.answer is Answer.DECLINE:
             return self._response(request, 603)
@@ -474,6 +488,21 @@ class SimulatedUser:
             return self._response(request, 488, f"Not Acceptable Here ({exc.what})")
         if offer is None or offered is None:
             return self._response(request, 488, "Not Acceptable Here (no SDP offer with MSRP)")
+        # The place is taken before the first await and kept until the session
+        # is in self.sessions: INVITEs answered concurrently cannot all pass the
+        # check above and then overfill self.dialogs.
+        self._answering += 1
+        try:
+            return await self._ring_and_answer(incoming, offer, offered, timer, replaced)
+        finally:
+            self._answering -= 1
+
+    async def _ring_and_answer(self, incoming: IncomingRequest, offer: SessionDescription,
+                               offered: MsrpMedia, timer: Negotiated | None,
+                               replaced: SimSession | None) -> Response | None:
+        request = incoming.request
+        endpoint = self.endpoint_or_fail
+        behaviour = self.behaviour
         tag = self.ids.tag()
         transport = incoming.source.transport
         contact = NameAddr(self.contact(transport))
@@ -490,7 +519,7 @@ class SimulatedUser:
                 return self._response(request, behaviour.timeout_status, to_tag=tag)
         if incoming.cancelled.is_set() or incoming.responded:
             return None
-        return await self._answer(incoming, offer, tag, contact, timer, replaced)
+        return await self._answer(incoming, offer, offered, tag, contact, timer, replaced)
 
     def _replaced(self, request: Request) -> SimSession | None:
         replaces = request.replaces
@@ -504,8 +533,8 @@ class SimulatedUser:
                 return session
         return None
 
-    async def _answer(self, incoming: IncomingRequest, offer: SessionDescription, tag: str,
-                      contact: NameAddr, timer: Negotiated | None,
+    async def _answer(self, incoming: IncomingRequest, offer: SessionDescription, offered: MsrpMedia,
+                      tag: str, contact: NameAddr, timer: Negotiated | None,
                       replaced: SimSession | None) -> Response | None:
         request = incoming.request
         endpoint = self.endpoint_or_fail
@@ -520,11 +549,10 @@ class SimulatedUser:
             answered = msrp_media(answer)
             if answered.rejected:
                 raise LocalProtocolError("no media type in common")
-            active = msrp_active_side(offer, answer) is ActiveSide.ANSWERER
+            active = _answerer_is_active(offered, answered)
         except ProtocolError as exc:
             await listener.close()
             return self._response(request, 488, f"Not Acceptable Here ({exc})")
-        offered = msrp_media(offer)
         rows = [("Contact", str(contact)), *self._capabilities()]
         if timer is not None:
             rows += timer.response_headers()
@@ -623,17 +651,34 @@ class SimulatedUser:
             return True
         return sender is not None and self.is_simulated is not None and self.is_simulated(sender)
 
+    async def _connect(self, session: SimSession, active: MSRPSession | None) -> MSRPChannel:
+        """The session's MSRP connection, open and bound (RFC 4975 section
+        5.4), or an exception when it is not within :attr:`msrp_wait` of the ACK."""
+        # Wait for the ACK first: before it, an active answerer's offerer does
+        # not know our path and cannot take the SEND.  A 2xx never ACKed is
+        # _await_ack's to end.
+        await asyncio.wait_for(session.acked.wait(), ACK_WAIT)
+        if active is not None:
+            session.channel = await asyncio.wait_for(
+                MSRPChannel.connect(active, on_message=self._log.msrp_hook()), self.msrp_wait)
+        assert session.channel is not None
+        await session.channel.wait_bound(self.msrp_wait)
+        return session.channel
+
     async def _chat(self, session: SimSession, active: MSRPSession | None) -> None:
         """Open or await the MSRP connection, greet, then answer every message."""
-        hook = self._log.msrp_hook()
         try:
-            if active is not None:
-                # Connect once the ACK says the offerer has our answer: before
-                # it, the offerer does not know our path and cannot take the SEND.
-                await asyncio.wait_for(session.acked.wait(), ACK_WAIT)
-                session.channel = await MSRPChannel.connect(active, on_message=hook)
-            assert session.channel is not None
-            await session.channel.wait_bound(ACK_WAIT)
+            await self._connect(session, active)
+        except (ChannelClosed, TimeoutError, OSError, ProtocolError) as exc:
+            if session.acked.is_set() and not session.ended.is_set():
+                # A session whose media never came up holds a listener and one
+                # of MAX_SESSIONS places for nothing: end it (RFC 3261 15).
+                _log.info("%s: no MSRP connection in session %s (%s); ending it",
+                          self.name, session.call_id, exc or type(exc).__name__)
+                await session.bye()
+            return
+        assert session.channel is not None
+        try:
             if self.behaviour.greeting:
                 await session.send(self.behaviour.greeting)
             index = 0
@@ -654,6 +699,17 @@ class SimulatedUser:
                     await session.send(reply)
         except (ChannelClosed, TimeoutError, OSError, ProtocolError) as exc:
             _log.info("%s: MSRP session over: %s", self.name, exc)
+
+
+def _answerer_is_active(offered: MsrpMedia, answered: MsrpMedia) -> bool:
+    """Whether we (the answerer) open the MSRP connection, from the offer and
+    the answer :func:`build_msrp_answer` made for it (so the pair is one RFC
+    4145 allows, except holdconn): RFC 4145 section 4.1, "'holdconn': The
+    endpoint does not want the connection to be established for the time
+    being" -- refused here, a simulated user chats at once."""
+    if Setup.HOLDCONN in (offered.setup, answered.setup):
+        raise SetupNegotiationError("a=setup:holdconn: no connection is to be opened yet")
+    return answered.setup is Setup.ACTIVE
 
 
 def _text_of(event: MessageReceived) -> tuple[str, str | None] | None:
@@ -688,6 +744,7 @@ class SimulatedUsers:
         default: Behaviour | Answer | str = Answer.ANSWER,
         server_header: str = SERVER_HEADER,
         ids: IdGenerator | None = None,
+        msrp_wait: float = MSRP_WAIT,
     ) -> None:
         self.domain = domain
         self.host = host
@@ -699,6 +756,7 @@ class SimulatedUsers:
         self.default = Behaviour.of(default)
         self.server_header = server_header
         self.ids = ids or IdGenerator()
+        self.msrp_wait = msrp_wait
         self._users: dict[str, SimulatedUser] = {}
 
     def add(self, name: str, behaviour: Behaviour | Answer | str | None = None) -> SimulatedUser:
@@ -713,7 +771,7 @@ class SimulatedUsers:
         user = SimulatedUser(
             name, self.domain, self.default if behaviour is None else behaviour, host=self.host,
             trace=self.trace, policy=self.policy,
-            server_header=self.server_header, ids=self.ids,
+            server_header=self.server_header, ids=self.ids, msrp_wait=self.msrp_wait,
         )
         user.is_simulated = self.is_simulated
         self._users[name] = user

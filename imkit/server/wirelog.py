@@ -78,12 +78,14 @@ class WireLog:
         label: str | None = None,
     ) -> None:
         """What ``Endpoint`` calls for every SIP message (the Trace signature)."""
-        arrow = "->" if direction is Direction.SENT else "<-"
-        note = f" [{label}]" if label else ""
-        self.logger.info(
-            "%s%s %s %s %s %s %s%s", self.prefix, "sent" if direction is Direction.SENT else "recv",
-            transport.value, format_address(local), arrow, format_address(remote), summary(raw), note,
-        )
+        if self.logger.isEnabledFor(logging.INFO):
+            # formatted only when the line is written (``imkit server -q`` writes none)
+            arrow = "->" if direction is Direction.SENT else "<-"
+            note = f" [{label}]" if label else ""
+            self.logger.info(
+                "%s%s %s %s %s %s %s%s", self.prefix, "sent" if direction is Direction.SENT else "recv",
+                transport.value, format_address(local), arrow, format_address(remote), summary(raw), note,
+            )
         if self.trace is None or protocol not in self.protocols:
             return
         if self.lane is not None:

@@ -11,6 +11,7 @@ from imkit.msrp import MSRPSession, cpim
 from imkit.msrp.session import Role as MSRPRole
 from imkit.runtime.msrp_transport import MSRPListener
 from imkit.server import Behaviour, Chat, TestServer
+from imkit.server import users as users_module
 from imkit.sip import SipURI
 from imkit.sip.dialog import Dialog
 from imkit.sip.sdp import SessionDescription, Setup, build_msrp_offer, msrp_media
@@ -304,4 +305,80 @@ async def test_no_machine_to_machine_chat(make_ua) -> None:
         assert b"echo: hello" in reply.body  # the first two got no answer
         assert [(line.text, line.peer) for line in server.users["carol"].messages][:2] == [
             ("hi all", "sip:dave@example.com"), ("echo: something", "sip:alice@example.com")]
+        await channel.close()
+
+
+async def test_concurrent_invites_past_the_session_limit_get_486(make_ua, monkeypatch) -> None:
+    """INVITEs that arrive together while the user opens their MSRP listeners
+    all see room at first: the places must be taken before the first await,
+    so the ones over the limit get 486 (Busy Here), never a 500."""
+    monkeypatch.setattr(users_module, "MAX_SESSIONS", 3)
+    real_start = MSRPListener.start
+
+    async def slow_start(*args: object, **options: object) -> MSRPListener:
+        await asyncio.sleep(0.1)  # every INVITE is past the check before any session exists
+        return await real_start(*args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(users_module.MSRPListener, "start", slow_start)
+    async with TestServer(users={"carol": "answer"}, focus=False) as server:
+        alice = await make_ua("alice")
+        calls = await asyncio.gather(*(alice.call("carol", server.address) for _ in range(7)))
+        statuses = sorted(response.status for _, response, _ in calls)
+        assert statuses == [200, 200, 200, 486, 486, 486, 486]
+        carol = server.users["carol"]
+        assert len(carol.sessions) == 3 and carol._answering == 0
+        # the places come back when the sessions end
+        for dialog in alice.dialogs:
+            assert (await alice.in_dialog(dialog, "BYE")).status == 200
+        assert not carol.sessions
+        assert (await alice.call("carol", server.address))[1].status == 200
+
+
+def _msrp_port(answer: bytes) -> int:
+    path = msrp_media(SessionDescription.parse(answer)).path[-1]
+    return int(path.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+
+
+async def _refused(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return True
+    writer.close()
+    await writer.wait_closed()
+    return False
+
+
+async def test_session_without_msrp_connection_ends_with_bye(make_ua) -> None:
+    """A caller that ACKs but never opens the MSRP connection: after
+    msrp_wait the simulated user sends BYE and closes its listener."""
+    async with TestServer(users={"carol": "answer"}, focus=False, msrp_wait=0.5) as server:
+        alice = await make_ua("alice")
+        loop = asyncio.get_running_loop()
+        _, response, dialog = await alice.call("carol", server.address)
+        acked = loop.time()
+        port = _msrp_port(response.body)
+        assert not await _refused(port)  # carol listens for alice's connection
+        bye = await alice.next_request("BYE", timeout=WAIT)
+        assert 0.4 <= loop.time() - acked < 3.0
+        assert bye.request.call_id == dialog.call_id
+        assert bye.request.from_.tag == response.to.tag  # carol's side of the dialog
+        for _ in range(100):
+            if not server.users["carol"].sessions:
+                break
+            await asyncio.sleep(0.02)
+        assert not server.users["carol"].sessions
+        assert await _refused(port)
+
+
+async def test_session_with_msrp_connection_stays(make_ua) -> None:
+    async with TestServer(users={"carol": "answer"}, focus=False, msrp_wait=0.3) as server:
+        alice = await make_ua("alice")
+        _, response, _ = await alice.call("carol", server.address)
+        channel = await chat(response.body)
+        await asyncio.sleep(0.8)
+        assert not [r for r in alice.received if r.method == "BYE"]
+        assert len(server.users["carol"].sessions) == 1
+        await channel.send(b"still here")
+        assert b"echo: still here" in (await next_text(channel)).body
         await channel.close()
