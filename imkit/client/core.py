@@ -40,6 +40,8 @@ _log = logging.getLogger("imkit.client")
 
 #: SDP offers remembered for matching answers (a composer may build many).
 MAX_OFFERS = 256
+#: finished sessions, subscriptions, referrals and kept identities remembered
+MAX_KEPT = 64
 
 #: Provenance of the RFC 3261 headers every request has.
 _BASE_REASONS = {
@@ -283,14 +285,38 @@ class IMClient:
         return flows.begin(self, out)
 
     def stored_identity(self) -> str | None:
-        """The most recent IM Session Identity still kept for rejoining."""
+        """The IM Session Identity most recently kept for rejoining (7.1.1.12
+        NOTE), while its time lasts; ``None`` when none is kept (7.1.1.9 item 1)."""
         now = self.now()
-        alive = {k: t for k, t in self.recent_identities.items() if t > now}
-        self.recent_identities = alive
-        for session in reversed(self.sessions):
-            if session.identity is not None and session.state.kind.is_group:
-                return str(session.identity)
-        return next(reversed(alive), None) if alive else None
+        self.recent_identities = {k: t for k, t in self.recent_identities.items() if t > now}
+        return next(reversed(self.recent_identities), None)
+
+    def keep_identity(self, identity: str) -> None:
+        """Keep an IM Session Identity for ``rejoin_window`` seconds (newest last)."""
+        self.recent_identities.pop(identity, None)
+        self.recent_identities[identity] = self.now() + self.profile.rejoin_window
+        while len(self.recent_identities) > MAX_KEPT:
+            del self.recent_identities[next(iter(self.recent_identities))]
+
+    def remember(self, items: list[Any], item: Any) -> None:
+        """Append to one of the client's lists (sessions, subscriptions,
+        referrals), forgetting the oldest finished entries past MAX_KEPT."""
+        items.append(item)
+        if len(items) > MAX_KEPT:
+            finished = [old for old in items if _finished(old)]
+            for old in finished[: len(items) - MAX_KEPT]:
+                items.remove(old)
+
+
+def _finished(item: Any) -> bool:
+    from imkit.procedures.state import SessionPhase
+
+    state = getattr(item, "state", None)
+    if hasattr(state, "phase"):
+        return state.phase in (SessionPhase.ENDED, SessionPhase.FAILED, SessionPhase.CANCELLED)
+    if hasattr(item, "terminated"):
+        return bool(item.terminated)
+    return getattr(item, "response", None) is not None
 
 
 def _next_attempt(request: Request) -> Request:

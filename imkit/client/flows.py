@@ -78,7 +78,7 @@ def begin(client: "IMClient", out: OutgoingRequest) -> "PendingInvite":
     target = request.uri if isinstance(request.uri, SipURI) else client.profile.aor
     state = SessionState(kind, target, offer=offer_sdp)
     session = IMSession(client, state, invite=request, local_offer=client.offer_in(offer_sdp))
-    client.sessions.append(session)
+    client.remember(client.sessions, session)
     pending = PendingInvite(session)
     pending.task = client.spawn(_run_invite(client, out, session, pending))
     return pending

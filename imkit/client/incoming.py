@@ -121,7 +121,7 @@ class IncomingHandler:
         if is_focus and request.contact and isinstance(request.contact[0].uri, SipURI):
             state.identity = request.contact[0].uri
         session = IMSession(client, state, incoming=True)
-        client.sessions.append(session)
+        client.remember(client.sessions, session)
         client.spawn(self._after_answer(session, incoming, local, replaced, response))
         return response
 

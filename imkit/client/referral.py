@@ -83,7 +83,7 @@ async def send_refer(client: "IMClient", out: OutgoingRequest) -> Referral:
     from imkit.client.flows import store_response
 
     referral = Referral(client, out)
-    client.referrals.append(referral)
+    client.remember(client.referrals, referral)
     response = await client.transact(out)
     referral.request = out.request
     referral.response = response

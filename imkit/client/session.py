@@ -216,8 +216,7 @@ class IMSession:
             if response.is_success:
                 self.client.note(f"{out.clause}/ok", "MSRP session released", response)
                 if self.identity is not None and self.is_group:
-                    keep = self.client.now() + self.client.profile.rejoin_window
-                    self.client.recent_identities[str(self.identity)] = keep
+                    self.client.keep_identity(str(self.identity))
                     self.client.note(f"{out.clause}/note", f"kept {self.identity} for {self.client.profile.rejoin_window:.0f}s", response)
         if not response.is_success:
             raise ProcedureFailed(out.clause, response)
@@ -239,7 +238,7 @@ class IMSession:
     async def remote_ended(self) -> None:
         """The other side sent BYE (answered by the client already)."""
         if self.identity is not None and self.is_group:
-            self.client.recent_identities[str(self.identity)] = self.client.now() + self.client.profile.rejoin_window
+            self.client.keep_identity(str(self.identity))
         await self._ended()
 
     async def subscribe(self) -> "ConferenceSubscription":

@@ -169,7 +169,7 @@ async def send_subscribe(client: "IMClient", out: OutgoingRequest) -> Conference
     from imkit.client.flows import store_response
 
     subscription = ConferenceSubscription(client, out.request)
-    client.subscriptions.append(subscription)
+    client.remember(client.subscriptions, subscription)
     response = await client.transact(out)
     store_response(client, response)
     if response.status not in (200, 202):
