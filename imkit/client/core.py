@@ -134,6 +134,8 @@ class IMClient:
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        for subscription in self.subscriptions:
+            subscription.stop()
         for session in list(self.sessions):
             await session.release_media()
         await self.media.close()

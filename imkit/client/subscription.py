@@ -45,6 +45,7 @@ class ConferenceSubscription:
         self.contact: list[str] = []
         self.changed = asyncio.Event()
         self._established = asyncio.Event()
+        self._refresh_timer: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
         users = len(self.state.roster) if self.state else 0
@@ -135,13 +136,34 @@ class ConferenceSubscription:
         self.dialog.receive_response(out.request, response)
         if not response.is_success:
             raise ProcedureFailed(CLAUSE, response)
+        self.schedule_refresh(response, seconds)
         return response
+
+    def stop(self) -> None:
+        """Stop the refresh timer (the client is closing)."""
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
+            self._refresh_timer = None
+
+    def schedule_refresh(self, response: Response, requested: int) -> None:
+        """RFC 6665 4.1.2.2: refresh before the expiry the 2xx granted (at 80 %)."""
+        self.stop()
+        granted = response.expires if response.expires is not None else requested
+        if granted and not self.terminated:
+            self._refresh_timer = asyncio.get_running_loop().call_later(
+                granted * 0.8, lambda: self.client.spawn(self._refresh_quietly()))
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self.refresh()
+        except Exception:  # noqa: BLE001 -- the server ended it; a NOTIFY says so
+            self.terminated = True
 
     async def terminate(self) -> Response:
         """End the subscription: SUBSCRIBE with ``Expires: 0`` (RFC 6665 4.1.2.3)."""
-        response = await self.refresh(0)
         self.terminated = True
-        return response
+        self.stop()
+        return await self.refresh(0)
 
     def session_ended(self) -> None:
         """The session is gone: the subscription has to end too (noted for the rule)."""
@@ -181,4 +203,5 @@ async def send_subscribe(client: "IMClient", out: OutgoingRequest) -> Conference
     subscription.dialog = Dialog.from_uac(out.request, response, ids=client.ids)
     subscription.subscribe_request = out.request
     subscription._established.set()
+    subscription.schedule_refresh(response, out.request.expires or client.profile.subscription_expires)
     return subscription

@@ -1,0 +1,41 @@
+"""7.1.1.11 on real sockets: the subscription refreshes itself before the
+expiry the server granted (RFC 6665 4.1.2.2), can be refreshed and
+terminated on demand, and keeps the roster from full and partial NOTIFYs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from imkit.client import IMClient
+from imkit.server import TestServer
+from imkit.trace import Trace
+from imkit.trace.record import Direction
+
+
+async def test_subscription_refresh_timer_refresh_and_terminate() -> None:
+    trace = Trace()
+    async with TestServer(domain="example.com") as server:
+        host, port = server.address
+        async with IMClient("sip:alice@example.com", server=f"{host}:{port}", trace=trace,
+                            blocklist=["sip:carol@example.com"]) as alice:
+            conference = await alice.start_adhoc_conference(["sip:bob@example.com", "sip:carol@example.com"])
+            subscription = conference.subscription
+            assert subscription is not None
+            await subscription.wait_for(lambda state: len(state.roster) == 3)
+            granted = [r.message.expires for r in trace
+                       if r.direction is Direction.RECEIVED and getattr(r.message, "status", 0) == 200
+                       and r.message.cseq.method == "SUBSCRIBE"][0]
+            loop = asyncio.get_running_loop()
+            timer = subscription._refresh_timer
+            assert timer is not None and abs((timer.when() - loop.time()) - 0.8 * granted) < 5
+            assert subscription.own_user is not None and subscription.own_user.entity == "sip:alice@example.com"
+            assert subscription.blocked_joined == ["sip:carol@example.com"]
+            response = await subscription.refresh()
+            assert response.status == 200
+            assert subscription.state is not None and len(subscription.state.roster) == 3
+            await subscription.terminate()
+            assert subscription.terminated and subscription._refresh_timer is None
+            expires = [r.message.expires for r in trace
+                       if r.direction is Direction.SENT and getattr(r.message, "method", "") == "SUBSCRIBE"]
+            assert expires[-1] == 0
+            await conference.leave()
