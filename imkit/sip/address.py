@@ -11,12 +11,28 @@ parameters"); :class:`NameAddr` remembers which form it came in.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 from imkit.sip.errors import ParseError
 from imkit.sip.headers import is_token
-from imkit.sip.params import Params, quote, unquote
-from imkit.sip.uri import URI, SipURI, parse_uri
+from imkit.sip.params import (
+    FAST_PARAMS,
+    FAST_TOKEN,
+    Params,
+    builder_for,
+    make_params,
+    quote,
+    unquote,
+)
+from imkit.sip.uri import (
+    FAST_BARE_SIP_URI,
+    FAST_SIP_URI,
+    URI,
+    SipURI,
+    make_sip_uri,
+    parse_uri,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +48,9 @@ class NameAddr:
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> "NameAddr":
         text = text.strip()
+        fast = _fast_name_addr(text)
+        if fast is not None:
+            return fast
         if not text:
             raise ParseError("empty address", offset)
         lt = _find_unquoted(text, "<")
@@ -97,6 +116,50 @@ class NameAddr:
             plain = all(is_token(w) for w in words) and self.display_name != ""
             display = (self.display_name if plain else quote(self.display_name)) + " "
         return f"{display}<{uri_text}>{self.params}"
+
+
+# -- fast path -------------------------------------------------------------
+# The common shapes, each matched in one go: ``[display] <sip-uri>;params``
+# (the display name a run of tokens, or a quoted string without escapes)
+# and a bare ``sip-uri;params``, both in the fast forms of uri.py and
+# params.py, with no white space around "<", ">" or ";".  NameAddr.parse
+# reads every text they match to the same value; anything else takes the
+# exact path, which also reports errors with their offsets.
+
+_FAST_ANGLE_RE = re.compile(
+    rf'(?:({FAST_TOKEN}(?: ++{FAST_TOKEN})*+) *+|"([^"\\<>\r\n]*+)" *+)?<{FAST_SIP_URI}>({FAST_PARAMS})'
+)
+_FAST_BARE_RE = re.compile(rf"{FAST_BARE_SIP_URI}({FAST_PARAMS})")
+
+_NameAddrBuilder = builder_for(NameAddr)
+
+
+def _fast_name_addr(text: str) -> NameAddr | None:
+    match = _FAST_ANGLE_RE.fullmatch(text)
+    if match is not None:
+        token_display, quoted_display, scheme, user, host, port, uri_params, params = match.groups()
+        uri_text = text[match.start(3) : match.end(7)]
+        angle = True
+        display = token_display if quoted_display is None else quoted_display
+    else:
+        match = _FAST_BARE_RE.fullmatch(text)
+        if match is None:
+            return None
+        scheme, user, host, port, uri_params, params = match.groups()
+        uri_text = text[: match.end(5)]
+        angle = False
+        display = None
+    uri = make_sip_uri(scheme, user, host, port, uri_params, uri_text)
+    if uri is None:
+        return None
+    address = _NameAddrBuilder()
+    address.uri = uri
+    address.display_name = display
+    address.params = make_params(params[1:])
+    address.angle = angle
+    address.raw = text
+    address.__class__ = NameAddr
+    return address
 
 
 def _find_unquoted(text: str, char: str) -> int:

@@ -125,7 +125,10 @@ def split_list(value: str) -> list[str]:
     """
     if '"' not in value and "<" not in value:
         # Nothing can hide a comma: a plain split gives the same items.
-        return [item for item in (part.strip() for part in value.split(",")) if item]
+        if "," not in value:
+            value = value.strip()
+            return [value] if value else []
+        return [item for item in map(str.strip, value.split(",")) if item]
     items: list[str] = []
     depth = 0
     quoted = False
@@ -198,14 +201,17 @@ class Field:
         """
         value = self.value
         cached = self._typed
-        if cached is not None and cached[0] is value and cached[1] == parser and cached[2] is many:
+        if (
+            cached is not None
+            and cached[0] is value
+            and cached[2] is many
+            and (cached[1] is parser or cached[1] == parser)
+        ):
             return cached[3]  # type: ignore[return-value]
-        result: T | tuple[T, ...]
         offset = self.offset + len(self.name) + 1
-        if many:
-            result = tuple([parser(item, offset) for item in split_list(value)])
-        else:
-            result = parser(value, offset)
+        result: T | tuple[T, ...] = (
+            tuple([parser(item, offset) for item in split_list(value)]) if many else parser(value, offset)
+        )
         self._typed = (value, parser, many, result)
         return result
 
@@ -262,7 +268,10 @@ class Headers:
 
     def first(self, name: str) -> Field | None:
         """The first row of ``name``, or ``None``."""
-        key = header_key(name)
+        return self.first_by_key(header_key(name))
+
+    def first_by_key(self, key: str) -> Field | None:
+        """:meth:`first` for a comparison key made by :func:`header_key`."""
         for f in self._fields:
             if (f._key if f._key_name is f.name else f.key) == key:
                 return f
@@ -370,6 +379,9 @@ def parse_header_block(
     return headers
 
 
+_new = object.__new__
+
+
 def _plain_rows(data: bytes, base_offset: int, max_fields: int) -> list[Field] | None:
     """The fast path of :func:`parse_header_block`: a UTF-8 block of well-formed
     one-line rows, decoded at once.  ``None`` for anything else (folding, an
@@ -379,6 +391,46 @@ def _plain_rows(data: bytes, base_offset: int, max_fields: int) -> list[Field] |
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    lines = text.split("\r\n")
+    if text.count("\n") != len(lines) - 1 or text[-1:] == "\r":
+        # Some line ends in a bare LF, or the last line in a CR.
+        return _plain_lf_rows(data, text, base_offset, max_fields)
+    if len(lines) > max_fields:
+        return None
+    # In UTF-8 the bytes CR and LF are only ever those characters, so the
+    # byte rows and the text rows split alike.
+    fields: list[Field] = []
+    append = fields.append
+    position = base_offset
+    token_names = _TOKEN_NAMES
+    key_memo = _KEY_MEMO
+    for raw, line in zip(data.split(b"\r\n"), lines):
+        name, colon, value = line.partition(":")
+        if not colon:
+            return None
+        if name not in token_names:
+            name = name.rstrip(" \t")
+            if name not in token_names:
+                if not (name.isascii() and is_token(name)):
+                    return None
+                if len(token_names) < _KEY_MEMO_LIMIT:
+                    token_names.add(name)
+        # A Field built without its __init__, its key filled in at once.
+        row = _new(Field)
+        row.name = name
+        row.value = value.strip()
+        row.raw = raw
+        row.offset = position
+        row._typed = None
+        row._key_name = name
+        row._key = key_memo.get(name) or header_key(name)
+        append(row)
+        position += len(raw) + 2
+    return fields
+
+
+def _plain_lf_rows(data: bytes, text: str, base_offset: int, max_fields: int) -> list[Field] | None:
+    """:func:`_plain_rows` for a block whose lines may end in a bare LF."""
     fields: list[Field] = []
     append = fields.append
     position = base_offset

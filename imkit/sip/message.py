@@ -19,7 +19,8 @@ from typing import Callable, TypeVar, Union
 from imkit.sip.address import NameAddr, parse_address_list
 from imkit.sip.errors import ParseError
 from imkit.sip.headers import Field, Headers, is_token, parse_header_block
-from imkit.sip.uri import URI, parse_uri
+from imkit.sip.params import FAST_TOKEN
+from imkit.sip.uri import FAST_SIP_URI, URI, make_sip_uri, parse_uri
 from imkit.sip.values import (
     Challenge,
     ContentDisposition,
@@ -114,9 +115,16 @@ class Message(abc.ABC):
     def _tokens(self, name: str) -> list[str]:
         return self.headers.get_all(name)
 
+    # The accessors every transaction uses look their rows up by comparison
+    # key and share the parsers _check_core_headers cached values with.
     @property
     def via(self) -> list[Via]:
-        return self._many("Via", Via.parse)
+        out: list[Via] = []
+        for row in self.headers._fields:
+            # row.key, inlined: the cached key while the name is unchanged.
+            if (row._key if row._key_name is row.name else row.key) == "via":
+                out.extend(row.typed(_parse_via, many=True))  # type: ignore[arg-type]
+        return out
 
     @property
     def top_via(self) -> Via | None:
@@ -125,19 +133,23 @@ class Message(abc.ABC):
 
     @property
     def from_(self) -> NameAddr | None:
-        return self._one("From", NameAddr.parse)
+        row = self.headers.first_by_key("from")
+        return None if row is None else row.typed(_parse_name_addr)  # type: ignore[return-value]
 
     @property
     def to(self) -> NameAddr | None:
-        return self._one("To", NameAddr.parse)
+        row = self.headers.first_by_key("to")
+        return None if row is None else row.typed(_parse_name_addr)  # type: ignore[return-value]
 
     @property
     def call_id(self) -> str | None:
-        return self.headers.get("Call-ID")
+        row = self.headers.first_by_key("call-id")
+        return None if row is None else row.value
 
     @property
     def cseq(self) -> CSeq | None:
-        return self._one("CSeq", CSeq.parse)
+        row = self.headers.first_by_key("cseq")
+        return None if row is None else row.typed(_parse_cseq)  # type: ignore[return-value]
 
     @property
     def max_forwards(self) -> int | None:
@@ -405,7 +417,18 @@ def parse(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> SIPMessage:
     return message
 
 
+#: The common request line, matched in one go (method, fast SIP URI,
+#: version); _parse_start_line reads any line it matches to the same request.
+_FAST_REQUEST_LINE_RE = re.compile(rf"({FAST_TOKEN}) ({FAST_SIP_URI}) (SIP/[0-9]++\.[0-9]++)")
+
+
 def _parse_start_line(text: str, headers: Headers, body: bytes) -> SIPMessage:
+    match = _FAST_REQUEST_LINE_RE.fullmatch(text)
+    if match is not None:
+        method, uri_text, scheme, user, host, port, params, version = match.groups()
+        fast_uri = make_sip_uri(scheme, user, host, port, params, uri_text)
+        if fast_uri is not None:
+            return Request(method, fast_uri, headers, body, version)
     if text.startswith("SIP/"):
         version, _, rest = text.partition(" ")
         if not _VERSION_RE.fullmatch(version):
@@ -436,35 +459,59 @@ def _check_core_headers(message: SIPMessage, body_length: int, body_offset: int)
     # One pass over the rows; the typed values parsed here stay cached in
     # their rows (Field.typed), so the accessors do not parse them again.
     first: dict[str, Field] = {}
-    second: dict[str, Field] = {}
+    repeated = False
     vias: list[Field] = []
-    for row in message.headers:
-        key = row.key
+    row: Field | None
+    for row in message.headers._fields:
+        # row.key, inlined: the cached key while the name is unchanged.
+        key = row._key if row._key_name is row.name else row.key
         if key == "via":
             vias.append(row)
         elif key in _SINGLE_KEYS:
             if key in first:
-                second.setdefault(key, row)
+                repeated = True
             else:
                 first[key] = row
-    for key, name in _SINGLE_KEYS.items():
-        if key in second:
-            raise ParseError(f"{name} appears more than once", second[key].offset)
+    if repeated:
+        for key, name in _SINGLE_KEYS.items():
+            if key in first:
+                again = next(
+                    (r for r in message.headers._fields if r is not first[key] and r.key == key), None
+                )
+                if again is not None:
+                    raise ParseError(f"{name} appears more than once", again.offset)
     # Parsed in the order the checks always ran (From, To, CSeq, Via,
     # Max-Forwards), so a message with several faults reports the same one.
-    for key, parser in (("from", NameAddr.parse), ("to", NameAddr.parse), ("cseq", CSeq.parse)):
-        if key in first:
-            first[key].typed(parser)
-    for via in vias:
-        via.typed(Via.parse, many=True)
-    if "max-forwards" in first:
-        first["max-forwards"].typed(_parse_int)
-    call_id = first.get("call-id")
+    # Each value is cached in its row as Field.typed would cache it: a row
+    # fresh from the parser has nothing cached yet.
+    get = first.get
+    for key, parser in _CORE_PARSERS:
+        row = get(key)
+        if row is not None:
+            value = row.value
+            row._typed = (value, parser, False, parser(value, row.offset + len(row.name) + 1))
+    for row in vias:
+        row.typed(_parse_via, many=True)
+    row = get("max-forwards")
+    if row is not None:
+        value = row.value
+        row._typed = (value, _parse_int, False, _parse_int(value, row.offset + len(row.name) + 1))
+    call_id = get("call-id")
     if call_id is not None and (not call_id.value or " " in call_id.value):
         raise ParseError("malformed Call-ID", call_id.offset)
-    length_row = first.get("content-length")
-    length = None if length_row is None else length_row.typed(_parse_int)
+    length_row = get("content-length")
+    length = None
+    if length_row is not None:
+        value = length_row.value
+        length = _parse_int(value, length_row.offset + len(length_row.name) + 1)
+        length_row._typed = (value, _parse_int, False, length)
     if length is not None and length != body_length:
         raise ParseError(
             f"Content-Length is {length} but the body has {body_length} bytes", body_offset
         )
+
+
+_parse_name_addr = NameAddr.parse
+_parse_cseq = CSeq.parse
+_parse_via = Via.parse
+_CORE_PARSERS = (("from", _parse_name_addr), ("to", _parse_name_addr), ("cseq", _parse_cseq))

@@ -17,9 +17,11 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Union
-from urllib.parse import quote as _pct_quote, unquote as _pct_unquote
+from urllib.parse import quote as _pct_quote
+from urllib.parse import unquote as _pct_unquote
 
 from imkit.sip.errors import ParseError
+from imkit.sip.params import builder_for
 
 _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _MARK = "-_.!~*'()"
@@ -192,8 +194,79 @@ class AbsoluteURI:
 URI = Union[SipURI, AbsoluteURI]
 
 
+# -- fast path -------------------------------------------------------------
+# The common shape of a SIP URI, matched in one go: ``sip:`` or ``sips:``, a
+# user part without escapes or password, a host name or IPv4 address, a
+# port, and parameters ``;name`` or ``;name=value`` without escapes.  Every
+# text it matches, _parse_sip accepts and reads to the same parts; anything
+# else (escapes, passwords, IPv6, URI headers, empty values ...) takes the
+# exact path, which also reports errors with their offsets.
+
+#: RFC 3261 25.1 user-unreserved + unreserved, without "%", ":", "@", "?".
+_FAST_USER = r"[A-Za-z0-9\-_.!~*'()&=+$,;/]++"
+_FAST_LABEL = r"[A-Za-z0-9]++(?:-++[A-Za-z0-9]++)*+"
+#: A host name or IPv4 address as _HOSTNAME_RE has it (labels of letters,
+#: digits and inner hyphens, an optional final dot), in one pass.
+FAST_HOST = rf"{_FAST_LABEL}(?:\.{_FAST_LABEL})*+\.?+"
+#: param-unreserved + unreserved, without "%", ";", "=", "?".
+_FAST_PCHARS = r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$]++"
+#: The parts of a fast SIP URI, for patterns that embed one (name-addr).
+FAST_SIP_URI = (
+    rf"(sips?):(?:({_FAST_USER})@)?({FAST_HOST})(?::([0-9]{{1,5}}))?+"
+    rf"((?:;{_FAST_PCHARS}(?:={_FAST_PCHARS})?+)*+)"
+)
+#: The same without URI parameters (the fifth group stays, always empty)
+#: and without ";" in the user part, for an addr-spec outside "<>", where
+#: the first ";" starts the header parameters (RFC 3261 20.10).
+FAST_BARE_SIP_URI = (
+    rf"(sips?):(?:({_FAST_USER.replace(';', '')})@)?({FAST_HOST})(?::([0-9]{{1,5}}))?+()"
+)
+_FAST_SIP_RE = re.compile(FAST_SIP_URI)
+
+
+
+_SipURIBuilder = builder_for(SipURI)
+
+
+def make_sip_uri(
+    scheme: str, user: str | None, host: str, port_text: str | None, params_text: str, raw: str
+) -> SipURI | None:
+    """The :class:`SipURI` of a fast-path match (groups of ``FAST_SIP_URI``),
+    built without the dataclass ``__init__`` (see :func:`builder_for`); ``None`` when the port is out
+    of range (the exact path then reports it)."""
+    port = None
+    if port_text is not None:
+        port = int(port_text)
+        if port > 65535:
+            return None
+    params: tuple[tuple[str, str | None], ...] = ()
+    if params_text:
+        params = tuple([
+            (name, value if eq else None)
+            for piece in params_text[1:].split(";")
+            for name, eq, value in (piece.partition("="),)
+        ])
+    uri = _SipURIBuilder()
+    uri.host = host
+    uri.user = user
+    uri.password = None
+    uri.port = port
+    uri.scheme = scheme
+    uri.params = params
+    uri.headers = ()
+    uri.raw = raw
+    uri.__class__ = SipURI
+    return uri
+
+
 def parse_uri(text: str, offset: int = 0) -> URI:
     """Parse a URI; ``offset`` is where ``text`` starts in the input, for errors."""
+    match = _FAST_SIP_RE.fullmatch(text)
+    if match is not None:
+        scheme, user, host, port, params = match.groups()
+        uri = make_sip_uri(scheme, user, host, port, params, text)
+        if uri is not None:
+            return uri
     colon = text.find(":")
     if colon <= 0 or not _SCHEME_RE.fullmatch(text[:colon]):
         raise ParseError(f"not a URI: {text[:40]!r}", offset)

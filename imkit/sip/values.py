@@ -11,12 +11,35 @@ Replaces (RFC 3891 section 6.1), feature-tag headers such as Accept-Contact
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from imkit.sip.errors import ParseError
 from imkit.sip.headers import is_token
-from imkit.sip.params import Params, quote, split_outside_quotes, unquote
-from imkit.sip.uri import _parse_hostport
+from imkit.sip.params import (
+    FAST_PARAMS,
+    FAST_TOKEN,
+    Params,
+    builder_for,
+    make_params,
+    quote,
+    split_outside_quotes,
+    unquote,
+)
+from imkit.sip.uri import FAST_HOST, _parse_hostport
+
+# -- fast paths ------------------------------------------------------------
+# The common shapes of Via and CSeq, matched in one go; each parse method
+# reads every text its pattern matches to the same value as its exact path,
+# which handles everything else and reports errors with their offsets.
+
+#: ``SIP/2.0/TCP host[:port];params``: host name or IPv4 address, one or
+#: more spaces after the sent-protocol, none elsewhere.
+_FAST_VIA_RE = re.compile(
+    rf"({FAST_TOKEN})/({FAST_TOKEN})/({FAST_TOKEN}) ++({FAST_HOST})(?::([0-9]{{1,5}}))?+({FAST_PARAMS})"
+)
+#: ``314159 INVITE``.
+_FAST_CSEQ_RE = re.compile(rf"([0-9]{{1,10}}) ++({FAST_TOKEN})")
 
 
 def _token(text: str, what: str, offset: int) -> str:
@@ -47,6 +70,19 @@ class Via:
 
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> "Via":
+        match = _FAST_VIA_RE.fullmatch(text)
+        if match is not None:
+            name, version, transport, host, port_text, params_text = match.groups()
+            port = None if port_text is None else int(port_text)
+            if port is None or port <= 65535:
+                via = _ViaBuilder()
+                via.transport = transport.upper()
+                via.host = host
+                via.port = port
+                via.params = make_params(params_text[1:])
+                via.protocol = f"{name}/{version}"
+                via.__class__ = Via
+                return via
         head, params = _split_value_params(text, offset)
         parts = head.split(None, 1)
         if len(parts) != 2:
@@ -95,6 +131,15 @@ class CSeq:
 
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> "CSeq":
+        match = _FAST_CSEQ_RE.fullmatch(text)
+        if match is not None:
+            seq = int(match[1])
+            if seq < 2**31:
+                cseq = _CSeqBuilder()
+                cseq.seq = seq
+                cseq.method = match[2]
+                cseq.__class__ = CSeq
+                return cseq
         parts = text.split()
         if len(parts) != 2 or not parts[0].isdigit() or not parts[0].isascii():
             raise ParseError(f"malformed CSeq {text[:40]!r}", offset)
@@ -155,6 +200,9 @@ class TokenWithParams:
     def __str__(self) -> str:
         return f"{self.value}{self.params}"
 
+
+_ViaBuilder = builder_for(Via)
+_CSeqBuilder = builder_for(CSeq)
 
 ContentDisposition = TokenWithParams
 Event = TokenWithParams
