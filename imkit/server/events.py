@@ -39,6 +39,9 @@ notifier.
 
 Dialogs: the focus keeps the dialog table; this module gets ``adopt`` (a new
 dialog was made) and ``release`` (a dialog it used may be gone) callables.
+:class:`DialogNotifier` holds them and what else a notifier of the focus needs
+to answer requests and send NOTIFYs in a dialog; :mod:`imkit.server.refer`
+builds REFER's implicit subscription on it.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ from imkit.sip.dialog import Dialog, UsageKey
 from imkit.sip.errors import ParseError
 from imkit.sip.values import Via
 
-__all__ = ["ConferenceEvents", "Subscription", "SubscriptionStatus"]
+__all__ = ["ConferenceEvents", "DialogNotifier", "Subscription", "SubscriptionStatus"]
 
 _log = logging.getLogger("imkit.server.events")
 
@@ -101,7 +104,74 @@ class Subscription:
     timer: asyncio.TimerHandle | None = None
 
 
-class ConferenceEvents:
+class DialogNotifier:
+    """A notifier of the focus: answers the requests that make or use a
+    subscription's dialog and sends the NOTIFYs of it, with the focus's own
+    header rows, Via and dialog table (``adopt`` / ``release``)."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        adopt: Callable[[Dialog], None],
+        release: Callable[[Dialog], None],
+        headers: Callable[[], Headers] = list,
+        request_headers: Callable[[], Headers] = list,
+        local_via: Callable[[], Via] | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.adopt = adopt
+        self.release = release
+        #: rows added to our responses (Server ...) and to our requests (User-Agent ...)
+        self.headers = headers
+        self.request_headers = request_headers
+        self.local_via = local_via
+
+    def _via(self) -> Via | None:
+        return self.local_via() if self.local_via is not None else None
+
+    def _response(self, request: Request, status: int, reason: str | None, rows: Iterable[tuple[str, str]],
+                  *, to_tag: str | None = None) -> Response:
+        return make_response(request, status, reason, to_tag=to_tag, headers=[*rows, *self.headers()])
+
+    def _respond(self, incoming: IncomingRequest, status: int, reason: str | None, rows: Headers,
+                 *, dialog: Dialog | None = None, to_tag: str | None = None) -> None:
+        request = incoming.request
+        response = self._response(request, status, reason, rows, to_tag=to_tag)
+        self.endpoint.respond(incoming, response)
+        if dialog is not None:
+            dialog.send_response(request, response)
+            self.release(dialog)
+
+    def _respond_in_new_dialog(self, incoming: IncomingRequest, status: int, rows: Headers,
+                               *, to_tag: str | None) -> Dialog:
+        """Answer a request outside any dialog with a 2xx and adopt the dialog it makes."""
+        request = incoming.request
+        response = self._response(request, status, None, rows, to_tag=to_tag)
+        dialog = Dialog.from_uas(request, response, local_via=self._via(), ids=self.endpoint.ids)
+        self.adopt(dialog)
+        self.endpoint.respond(incoming, response)
+        return dialog
+
+    async def _send_notify(self, dialog: Dialog, event: str, state: str, body: bytes,
+                           content_type: str | None) -> tuple[Request, Response]:
+        """Send one NOTIFY in ``dialog``: the request and its final response.
+
+        Raises what :meth:`Dialog.create_request` and :meth:`Endpoint.request` raise; the
+        caller hands the response to the dialog (``dialog.receive_response``).
+        """
+        rows = [("Event", event), ("Subscription-State", state), *self.request_headers()]
+        notify = dialog.create_request("NOTIFY", headers=rows, body=body, content_type=content_type,
+                                       via=self._via())
+        return notify, await self.endpoint.request(notify)
+
+    def _end_usage(self, dialog: Dialog, key: UsageKey) -> None:
+        if key in dialog.usages:
+            dialog.end_usage(key)
+        self.release(dialog)
+
+
+class ConferenceEvents(DialogNotifier):
     """The notifier of the ``conference`` event package (see the module docstring)."""
 
     def __init__(
@@ -119,13 +189,8 @@ class ConferenceEvents:
         max_per_conference: int = 256,
         max_document: int = MAX_DOCUMENT,
     ) -> None:
-        self.endpoint = endpoint
-        self.adopt = adopt
-        self.release = release
-        #: rows added to our responses (Server ...) and to our requests (User-Agent ...)
-        self.headers = headers
-        self.request_headers = request_headers
-        self.local_via = local_via
+        super().__init__(endpoint, adopt=adopt, release=release, headers=headers,
+                         request_headers=request_headers, local_via=local_via)
         self.default_expires = default_expires
         self.min_expires = min_expires
         self.max_expires = max_expires
@@ -196,11 +261,8 @@ class ConferenceEvents:
             self._respond(incoming, 400, "Bad Request (no Contact)", [], to_tag=to_tag)
             return None
         expires = self._expires(request)
-        response = self._response(request, 200, None, [("Contact", str(contact)),
-                                                       ("Expires", str(expires))], to_tag=to_tag)
-        dialog = Dialog.from_uas(request, response, local_via=self._via(), ids=self.endpoint.ids)
-        self.adopt(dialog)
-        self.endpoint.respond(incoming, response)
+        dialog = self._respond_in_new_dialog(incoming, 200, [("Contact", str(contact)), ("Expires", str(expires))],
+                                             to_tag=to_tag)
         event = request.event
         assert event is not None
         key = UsageKey.subscription(event.value, event.param("id"))
@@ -356,13 +418,11 @@ class ConferenceEvents:
         dialog = subscription.dialog
         if dialog.is_terminated:
             return False
-        rows = [("Event", subscription.event), ("Subscription-State", state), *self.request_headers()]
         try:
-            notify = dialog.create_request(
-                "NOTIFY", headers=rows, body=document or b"",
-                content_type=CONTENT_TYPE if document is not None else None, via=self._via(),
+            notify, response = await self._send_notify(
+                dialog, subscription.event, state, document or b"",
+                CONTENT_TYPE if document is not None else None,
             )
-            response = await self.endpoint.request(notify)
         except (TransactionTimeout, TransportFailure, ProtocolError) as exc:
             _log.info("NOTIFY to %s failed: %s", subscription.subscriber, exc)
             return False
@@ -386,26 +446,5 @@ class ConferenceEvents:
                 subs.remove(subscription)
             if not subs:
                 del self._by_conference[subscription.conference.id]
-        dialog = subscription.dialog
-        self._by_usage.pop((dialog.id, subscription.key), None)
-        if subscription.key in dialog.usages:
-            dialog.end_usage(subscription.key)
-        self.release(dialog)
-
-    # -- responses ----------------------------------------------------------------------
-
-    def _via(self) -> Via | None:
-        return self.local_via() if self.local_via is not None else None
-
-    def _response(self, request: Request, status: int, reason: str | None, rows: Iterable[tuple[str, str]],
-                  *, to_tag: str | None = None) -> Response:
-        return make_response(request, status, reason, to_tag=to_tag, headers=[*rows, *self.headers()])
-
-    def _respond(self, incoming: IncomingRequest, status: int, reason: str | None, rows: Headers,
-                 *, dialog: Dialog | None = None, to_tag: str | None = None) -> None:
-        request = incoming.request
-        response = self._response(request, status, reason, rows, to_tag=to_tag)
-        self.endpoint.respond(incoming, response)
-        if dialog is not None:
-            dialog.send_response(request, response)
-            self.release(dialog)
+        self._by_usage.pop((subscription.dialog.id, subscription.key), None)
+        self._end_usage(subscription.dialog, subscription.key)

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -66,6 +66,7 @@ from imkit.runtime import (
     TransportFailure,
 )
 from imkit.server.conference import Conference, Invitation, Outcome, Refusal
+from imkit.server.events import DialogNotifier
 from imkit.server.groups import aor_key
 from imkit.sip import (
     AbsoluteURI,
@@ -73,11 +74,9 @@ from imkit.sip import (
     NameAddr,
     Replaces,
     Request,
-    Response,
     SipURI,
     parse_uri,
 )
-from imkit.sip.builders import make_response
 from imkit.sip.dialog import Dialog, UsageKey
 from imkit.sip.errors import ParseError
 from imkit.sip.values import Via
@@ -219,7 +218,7 @@ class _ReferSubscription:
     event: str
 
 
-class ReferHandler:
+class ReferHandler(DialogNotifier):
     """Answers REFERs to a conference and carries them out (see the module docstring)."""
 
     def __init__(
@@ -236,15 +235,10 @@ class ReferHandler:
         subscription_expires: int = 300,
         warn_agent: Callable[[], str] = lambda: "-",
     ) -> None:
-        self.endpoint = endpoint
+        super().__init__(endpoint, adopt=adopt, release=release, headers=headers,
+                         request_headers=request_headers, local_via=local_via)
         self.invite = invite
         self.remove = remove
-        self.adopt = adopt
-        self.release = release
-        #: rows added to our responses (Server ...) and to our requests (User-Agent ...)
-        self.headers = headers
-        self.request_headers = request_headers
-        self.local_via = local_via
         self.subscription_expires = subscription_expires
         self.warn_agent = warn_agent
         self._tasks: set[asyncio.Task[None]] = set()
@@ -282,11 +276,7 @@ class ReferHandler:
             rows.append(("Refer-Sub", "true" if wants_subscription else "false"))
         subscription = None
         if dialog is None and wants_subscription:
-            response = self._response(request, 202, None, [("Contact", str(contact)), *rows], to_tag=to_tag)
-            new_dialog = Dialog.from_uas(request, response, local_via=self._via(), ids=self.endpoint.ids)
-            self.adopt(new_dialog)
-            self.endpoint.respond(incoming, response)
-            dialog = new_dialog
+            dialog = self._respond_in_new_dialog(incoming, 202, [("Contact", str(contact)), *rows], to_tag=to_tag)
         else:
             self._respond(incoming, 202, None, rows, dialog=dialog, to_tag=to_tag)
         if wants_subscription and dialog is not None:
@@ -351,40 +341,15 @@ class ReferHandler:
         else:
             state = f"active;expires={self.subscription_expires}"
         body = SipFrag.from_status(status, reason).to_bytes()
-        rows = [("Event", subscription.event), ("Subscription-State", state), *self.request_headers()]
         try:
-            notify = dialog.create_request("NOTIFY", headers=rows, body=body,
-                                           content_type=REFER_CONTENT_TYPE, via=self._via())
-            response = await self.endpoint.request(notify)
+            notify, response = await self._send_notify(dialog, subscription.event, state, body, REFER_CONTENT_TYPE)
         except (TransactionTimeout, TransportFailure, ProtocolError) as exc:
             _log.info("REFER NOTIFY failed: %s", exc)
-            self._end(subscription)
+            self._end_usage(dialog, subscription.key)
             return
         dialog.receive_response(notify, response)
         if final or not response.is_success:
-            self._end(subscription)
-
-    def _end(self, subscription: _ReferSubscription) -> None:
-        dialog = subscription.dialog
-        if subscription.key in dialog.usages:
-            dialog.end_usage(subscription.key)
-        self.release(dialog)
-
-    def _via(self) -> Via | None:
-        return self.local_via() if self.local_via is not None else None
-
-    def _response(self, request: Request, status: int, reason: str | None, rows: Iterable[tuple[str, str]],
-                  *, to_tag: str | None = None) -> Response:
-        return make_response(request, status, reason, to_tag=to_tag, headers=[*rows, *self.headers()])
-
-    def _respond(self, incoming: IncomingRequest, status: int, reason: str | None, rows: Headers,
-                 *, dialog: Dialog | None = None, to_tag: str | None = None) -> None:
-        request = incoming.request
-        response = self._response(request, status, reason, rows, to_tag=to_tag)
-        self.endpoint.respond(incoming, response)
-        if dialog is not None:
-            dialog.send_response(request, response)
-            self.release(dialog)
+            self._end_usage(dialog, subscription.key)
 
 
 def _referrer(request: Request) -> str | None:

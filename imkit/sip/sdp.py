@@ -73,6 +73,14 @@ _ZONE_RE = re.compile(rf"[0-9]+ {_TYPED_TIME}(?: [0-9]+ {_TYPED_TIME})*")
 _KEY_RE = re.compile(rf"{_TOKEN}(?::.+)?")
 _ATTRIBUTE_RE = re.compile(rf"({_TOKEN})(?::(.*))?", re.DOTALL)
 
+
+def _fullmatch(pattern: re.Pattern[str], text: str, what: str, offset: int) -> re.Match[str]:
+    match = pattern.fullmatch(text)
+    if match is None:
+        raise SDPParseError(f"bad {what} {text!r}", offset)
+    return match
+
+
 #: Line ends a description may use.  RFC 8866 section 5: "the sequence CRLF
 #: (0x0d0a) is used to end a line, although parsers SHOULD be tolerant and
 #: also accept lines terminated with a single newline character."  The last
@@ -120,9 +128,7 @@ class Attribute:
 
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> Attribute:
-        match = _ATTRIBUTE_RE.fullmatch(text)
-        if match is None:
-            raise SDPParseError(f"bad attribute {text!r}", offset)
+        match = _fullmatch(_ATTRIBUTE_RE, text, "attribute", offset)
         return cls(match.group(1), match.group(2))
 
     def line(self, eol: str = "\r\n") -> Line:
@@ -142,9 +148,7 @@ class Origin:
 
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> Origin:
-        match = _ORIGIN_RE.fullmatch(text)
-        if match is None:
-            raise SDPParseError(f"bad origin (o=) {text!r}", offset)
+        match = _fullmatch(_ORIGIN_RE, text, "origin (o=)", offset)
         user, sid, version, nettype, addrtype, address = match.groups()
         return cls(user, int(sid), int(version), nettype, addrtype, address)
 
@@ -163,9 +167,7 @@ class Connection:
 
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> Connection:
-        match = _CONNECTION_RE.fullmatch(text)
-        if match is None:
-            raise SDPParseError(f"bad connection (c=) {text!r}", offset)
+        match = _fullmatch(_CONNECTION_RE, text, "connection (c=)", offset)
         return cls(*match.groups())
 
     @classmethod
@@ -189,9 +191,7 @@ class MediaLine:
 
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> MediaLine:
-        match = _MEDIA_RE.fullmatch(text)
-        if match is None:
-            raise SDPParseError(f"bad media line (m=) {text!r}", offset)
+        match = _fullmatch(_MEDIA_RE, text, "media line (m=)", offset)
         media, port, count, proto, formats = match.groups()
         if int(port) > 65535:
             raise SDPParseError(f"media port {port} is out of range", offset)
@@ -233,8 +233,7 @@ def _check_value(line: Line, offset: int) -> None:
             raise SDPParseError(f"empty {kind}= value", offset)
     else:
         pattern = {"b": _BANDWIDTH_RE, "t": _TIME_RE, "r": _REPEAT_RE, "z": _ZONE_RE, "k": _KEY_RE}[kind]
-        if pattern.fullmatch(value) is None:
-            raise SDPParseError(f"bad {kind}= value {value!r}", offset)
+        _fullmatch(pattern, value, f"{kind}= value", offset)
 
 
 # Line order.  RFC 4566 section 5: "Some lines in each description are
@@ -356,6 +355,13 @@ def _attributes(lines: Iterable[Line]) -> tuple[Attribute, ...]:
     return tuple(Attribute.parse(line.value) for line in lines if line.type == "a")
 
 
+def _connection(lines: Iterable[Line]) -> Connection | None:
+    for line in lines:
+        if line.type == "c":
+            return Connection.parse(line.value)
+    return None
+
+
 @dataclass(frozen=True)
 class MediaDescription:
     """One media section: its ``m=`` line and the lines up to the next one."""
@@ -375,10 +381,7 @@ class MediaDescription:
     @property
     def connection(self) -> Connection | None:
         """The first media-level ``c=``, if any."""
-        for line in self.lines:
-            if line.type == "c":
-                return Connection.parse(line.value)
-        return None
+        return _connection(self.lines)
 
     @property
     def attributes(self) -> tuple[Attribute, ...]:
@@ -461,10 +464,7 @@ class SessionDescription:
     @property
     def connection(self) -> Connection | None:
         """The session-level ``c=``, if any."""
-        for line in self.session:
-            if line.type == "c":
-                return Connection.parse(line.value)
-        return None
+        return _connection(self.session)
 
     @property
     def attributes(self) -> tuple[Attribute, ...]:
@@ -639,10 +639,12 @@ def msrp_media(sd: SessionDescription, index: int | None = None) -> MsrpMedia:
     return _read_msrp(sd, index)
 
 
-def _session_lines(username: str, session_id: int, session_version: int,
+def _session_lines(username: str, session_id: int, session_version: int | None,
                    address: str, session_name: str) -> list[Line]:
+    """The session level; the version defaults to the session id."""
     connection = Connection.for_address(address)
-    origin = Origin(username, session_id, session_version, "IN", connection.addrtype, address)
+    version = session_id if session_version is None else session_version
+    origin = Origin(username, session_id, version, "IN", connection.addrtype, address)
     return [Line("v", "0"), Line("o", str(origin)), Line("s", session_name),
             Line("c", str(connection)), Line("t", "0 0")]
 
@@ -691,6 +693,17 @@ def _check_types(types: Sequence[str], name: str) -> None:
             raise LocalProtocolError(f"bad {name} entry {entry!r}")
 
 
+def _checked_msrp_inputs(path: str | Sequence[str], transport: MsrpTransport, accept_types: Sequence[str],
+                         accept_wrapped_types: Sequence[str]) -> tuple[list[str], int | None]:
+    """Check an offer's or answer's ``path`` and type lists: the path as a list
+    of URIs and the port of ours (the rightmost), if it has one."""
+    uris = [path] if isinstance(path, str) else list(path)
+    path_port = _check_path(uris, transport)
+    _check_types(accept_types, "accept-types")
+    _check_types(accept_wrapped_types, "accept-wrapped-types")
+    return uris, path_port
+
+
 def build_msrp_offer(
     *,
     path: str | Sequence[str],
@@ -714,15 +727,10 @@ def build_msrp_offer(
     the answerer choose (RFC 6135); ``None`` leaves ``a=setup`` out, which
     makes the offerer the active side (RFC 4975).
     """
-    uris = [path] if isinstance(path, str) else list(path)
-    path_port = _check_path(uris, transport)
-    _check_types(accept_types, "accept-types")
-    _check_types(accept_wrapped_types, "accept-wrapped-types")
+    uris, path_port = _checked_msrp_inputs(path, transport, accept_types, accept_wrapped_types)
     if not accept_types:
         raise LocalProtocolError("accept-types needs at least one entry")
-    lines = _session_lines(username, session_id,
-                           session_id if session_version is None else session_version,
-                           address, session_name)
+    lines = _session_lines(username, session_id, session_version, address, session_name)
     lines += _msrp_lines(_media_port(port, path_port), transport, uris, accept_types,
                          accept_wrapped_types, max_size, setup)
     return SessionDescription.from_lines(lines)
@@ -795,13 +803,8 @@ def build_msrp_answer(
     if prefer not in (Setup.ACTIVE, Setup.PASSIVE):
         raise LocalProtocolError("an answer chooses active or passive")
     offered = msrp_media(offer)
-    uris = [path] if isinstance(path, str) else list(path)
-    path_port = _check_path(uris, offered.transport)
-    _check_types(accept_types, "accept-types")
-    _check_types(accept_wrapped_types, "accept-wrapped-types")
-    lines = _session_lines(username, session_id,
-                           session_id if session_version is None else session_version,
-                           address, session_name)
+    uris, path_port = _checked_msrp_inputs(path, offered.transport, accept_types, accept_wrapped_types)
+    lines = _session_lines(username, session_id, session_version, address, session_name)
     for index, media in enumerate(offer.media):
         line = media.media_line
         types = _intersect(accept_types, offered.accept_types)

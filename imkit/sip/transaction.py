@@ -823,7 +823,13 @@ class Transaction:
         self._deadlines[step.timer] = now + interval
 
     def _do(self, step: Do, event: Event, message: SIPMessage | None, out: list[Output]) -> None:
-        raise LocalProtocolError(f"{self.kind.value} cannot {step.value}")
+        """The steps every kind of transaction takes; subclasses add their own."""
+        if step is Do.REPORT_TIMEOUT:
+            out.append(TimedOut(self, _timer_of(event)))
+        elif step is Do.REPORT_TRANSPORT_ERROR:
+            out.append(TransportFailed(self))
+        else:
+            raise LocalProtocolError(f"{self.kind.value} cannot {step.value}")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.method} {self.branch} {self.state.value}>"
@@ -891,10 +897,6 @@ class ClientTransaction(Transaction):
             recorded = self.acks_2xx.get(tag or "")
             if recorded is not None:
                 out.append(recorded)
-        elif step is Do.REPORT_TIMEOUT:
-            out.append(TimedOut(self, _timer_of(event)))
-        elif step is Do.REPORT_TRANSPORT_ERROR:
-            out.append(TransportFailed(self))
         else:
             super()._do(step, event, message, out)
 
@@ -994,10 +996,6 @@ class ServerTransaction(Transaction):
         elif step is Do.REPORT_IF_UNACKED:
             if not self.acked:
                 out.append(AckNotReceived(self))
-        elif step is Do.REPORT_TIMEOUT:
-            out.append(TimedOut(self, _timer_of(event)))
-        elif step is Do.REPORT_TRANSPORT_ERROR:
-            out.append(TransportFailed(self))
         else:
             super()._do(step, event, message, out)
 
