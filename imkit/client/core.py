@@ -21,8 +21,10 @@ from collections import OrderedDict
 from typing import Any, Sequence
 
 from imkit.client.incoming import IncomingHandler
+from imkit.errors import ProtocolError
 from imkit.client.media import MediaEndpoint, MediaOffer
 from imkit.client.prepare import Prepare
+from imkit.procedures.general import StoredServerInfo
 from imkit.procedures.outgoing import OutgoingRequest
 from imkit.procedures.profile import ClientProfile
 from imkit.runtime import Endpoint, IncomingRequest
@@ -110,6 +112,9 @@ class IMClient:
         self.referrals: list["Referral"] = []
         #: IM Session Identities kept after leaving, for 7.1.1.9 (identity -> time left)
         self.recent_identities: dict[str, float] = {}
+        #: 7.1.1.1: the Allow list and Contact of the IM Server's last answer to a
+        #: request outside any session (REFER, SUBSCRIBE); sessions keep their own
+        self.server_info = StoredServerInfo()
         self.prepare = Prepare(self)
         #: offers this client made, by our MSRP URI (the oldest forgotten past MAX_OFFERS)
         self._offers: OrderedDict[str, MediaOffer] = OrderedDict()
@@ -131,11 +136,22 @@ class IMClient:
                     self.trace.names.setdefault((host.strip("[]"), int(port)), "IM Server")
         return self
 
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+    async def close(self, grace: float = 2.0) -> None:
+        """Finish what is under way (a subscription being terminated after a
+        BYE, say) for up to ``grace`` seconds, end the subscriptions still
+        active ("When needed the IM Client SHALL terminate the subscription"),
+        then close the sockets."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace)
         for subscription in self.subscriptions:
             subscription.stop()
+            if not subscription.terminated and subscription.dialog is not None:
+                try:
+                    await asyncio.wait_for(subscription.terminate(), grace)
+                except (ProtocolError, asyncio.TimeoutError, OSError):
+                    pass  # the server may have ended it already
+        for task in list(self._tasks):
+            task.cancel()
         for session in list(self.sessions):
             await session.release_media()
         await self.media.close()
@@ -204,7 +220,6 @@ class IMClient:
         challenge once when credentials are configured.  ``on_sent`` gets the
         runtime's in-flight request (what a CANCEL needs)."""
         request = out.request
-        self._note_anonymity(out, request)
         pending = await self.endpoint.send_request(
             request, on_provisional=on_provisional, provenance=out.provenance, label=out.clause,
         )
@@ -216,7 +231,6 @@ class IMClient:
             retry = self.auth.authorize(_next_attempt(request))
             out.request = retry
             out.cite("Authorization" if response.status == 401 else "Proxy-Authorization", "RFC 3261", "22.2")
-            self._note_anonymity(out, retry)
             pending = await self.endpoint.send_request(
                 retry, on_provisional=on_provisional, provenance=out.provenance, label=out.clause,
             )
@@ -225,11 +239,6 @@ class IMClient:
             response = await pending
             assert response is not None
         return response
-
-    def _note_anonymity(self, out: OutgoingRequest, request: Request) -> None:
-        # The user asked for anonymity when a procedure put Privacy: id in.
-        if "privacy" in out.provenance and "id" in request.privacy:
-            self.note("anonymous", "anonymity requested", request)
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)

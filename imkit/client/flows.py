@@ -87,7 +87,7 @@ def begin(client: "IMClient", out: OutgoingRequest) -> "PendingInvite":
 def store_response(client: "IMClient", response: Response, stored: general.StoredServerInfo | None = None) -> None:
     """7.1.1.1: "On receipt of a SIP final response or SIP provisional response"
     store Allow and Contact, and note each (rules 7.1.1.1/r1, /r2)."""
-    target = stored if stored is not None else general.StoredServerInfo()
+    target = stored if stored is not None else client.server_info
     for key, text in general.store_response_info(target, response):
         client.note(key, text, response)
 

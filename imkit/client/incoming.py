@@ -17,7 +17,9 @@ from imkit.procedures.state import SessionKind, SessionPhase, SessionState
 from imkit.runtime import IncomingRequest
 from imkit.sip import NameAddr, Request, Response, SipURI
 from imkit.sip.builders import make_response
+from imkit.msrp import Role as MSRPRole
 from imkit.sip.dialog import Dialog, RequestCheck
+from imkit.sip.sdp import SessionDescription, Setup, build_msrp_answer, msrp_media
 
 if TYPE_CHECKING:
     from imkit.client.core import IMClient
@@ -165,7 +167,7 @@ class IncomingHandler:
         verdict = dialog.receive_request(request)
         if verdict is not RequestCheck.ACCEPT:
             return self._answer(request, verdict.status or 500)
-        answer = session.state.answer if session.incoming else session.state.offer
+        answer = self._reanswer(session, request)
         headers = [("Contact", str(NameAddr(self.client.contact))), ("Supported", "timer")]
         se = request.session_expires
         if se is not None:
@@ -174,3 +176,26 @@ class IncomingHandler:
         dialog.send_response(request, response)
         session.start_timer(response, we_are_uac=False)
         return response
+
+    def _reanswer(self, session: "IMSession", request: Request) -> bytes:
+        """The answer to a re-INVITE's offer (RFC 3264 section 8): same MSRP
+        path, the next o= version, and the role the connection already has
+        (RFC 6135: a=setup active or passive, never actpass, in an answer)."""
+        ours = session.state.answer if session.incoming else session.state.offer
+        if not request.body:
+            return ours
+        local = SessionDescription.parse(ours)
+        media = msrp_media(local)
+        role = session.chat.channel.session.role if session.chat is not None else None
+        answer = build_msrp_answer(
+            SessionDescription.parse(request.body), path=list(media.path),
+            session_id=int(local.origin.session_id), session_version=int(local.origin.session_version) + 1,
+            prefer=Setup.ACTIVE if role is MSRPRole.ACTIVE else Setup.PASSIVE,
+            address=self.client.endpoint.host,
+        )
+        # keep it as "our SDP in use" (7.1.1.8 item 4 re-sends it)
+        if session.incoming:
+            session.state.answer = bytes(answer)
+        else:
+            session.state.offer = bytes(answer)
+        return bytes(answer)

@@ -84,7 +84,7 @@ async def send_refer(client: "IMClient", out: OutgoingRequest) -> Referral:
 
     referral = Referral(client, out)
     client.remember(client.referrals, referral)
-    response = await client.transact(out)
+    response = await client.transact(out, on_provisional=lambda provisional: store_response(client, provisional))
     referral.request = out.request
     referral.response = response
     referral._answered.set()

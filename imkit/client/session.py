@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from imkit.client.errors import ProcedureFailed
 from imkit.client.media import Chat, ChatMessage, MediaOffer
 from imkit.procedures import general
+from imkit.procedures.cancel_session import CANCELLABLE
 from imkit.procedures.state import SessionPhase, SessionState
 from imkit.procedures.outgoing import OutgoingRequest
 from imkit.sip import Request, Response, SipURI
@@ -276,21 +277,29 @@ class PendingInvite:
         self.task: asyncio.Task[Any] | None = None
         self.outgoing: Any = None
         self.cancel_requested = False
+        self._sent = asyncio.Event()
 
     def sent(self, outgoing: Any) -> None:
         self.outgoing = outgoing
+        self._sent.set()
 
     async def session(self) -> IMSession:
         assert self.task is not None
         return await self.task
 
     async def cancel(self, timeout: float = 10.0) -> Response | None:
-        """7.1.1.13: CANCEL the INVITE once a provisional response came (RFC 3261
-        9.1); ``None`` when a final response came first."""
-        await asyncio.wait_for(self.ringing.wait(), timeout)
+        """CANCEL the INVITE (7.1.1.13 for an ad-hoc or pre-defined conference,
+        RFC 3261 9.1 for any other session); the runtime holds the CANCEL until
+        a provisional response has come ("If no provisional response has been
+        received, the CANCEL request MUST NOT be sent").  ``None`` when a final
+        response came first: then there is nothing to cancel."""
+        await asyncio.wait_for(self._sent.wait(), timeout)
         session = self.session_state
         self.cancel_requested = True
-        if session.state.phase is not SessionPhase.INVITING or self.outgoing is None:
+        if session.state.phase is not SessionPhase.INVITING:
             return None
-        out = session.client.prepare.cancel(session)
-        return await session.client.endpoint.cancel(self.outgoing, provenance=out.provenance, label=out.clause)
+        client = session.client
+        if session.state.kind in CANCELLABLE:
+            out = client.prepare.cancel(session)
+            return await client.endpoint.cancel(self.outgoing, provenance=out.provenance, label=out.clause)
+        return await client.endpoint.cancel(self.outgoing, label="RFC 3261 9.1")

@@ -192,7 +192,7 @@ async def send_subscribe(client: "IMClient", out: OutgoingRequest) -> Conference
 
     subscription = ConferenceSubscription(client, out.request)
     client.remember(client.subscriptions, subscription)
-    response = await client.transact(out)
+    response = await client.transact(out, on_provisional=lambda provisional: store_response(client, provisional))
     store_response(client, response)
     if response.status not in (200, 202):
         client.subscriptions.remove(subscription)

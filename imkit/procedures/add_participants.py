@@ -181,12 +181,15 @@ RULES = [
          _multiple, on_request(_resource_lists)),
     Rule(CLAUSE, "4c", SHALL, "SHALL set the Refer-Sub header to \"true\" according to rules and procedures of [RFC 4488] and [draft-multiple-refer]",
          _multiple, _refer_sub(True),
-         note="tension: item 4d requires 'norefersub' and RFC 5368 sends Refer-Sub: false; imkit follows this item's text"),
+         note="tension: item 4d requires 'norefersub', the option tag for suppressing the subscription (RFC 4488), "
+              "and RFC 5368 section 5 sends Refer-Sub: false; Refer-Sub: true with Require: norefersub is "
+              "self-contradictory and may not interoperate (a strict server may answer 420); imkit follows this item's text"),
     Rule(
         CLAUSE, "4d", SHALL,
         "SHALL include the \"multiple-refer\" and \"norefersub\" option-tag in the Require header field of the REFER according to rules and procedures of [RFC 4488] and [draft-multiple-refer]",
         _multiple, option_tags("Require", "multiple-refer", "norefersub")),
-    *size_check(CLAUSE, "5", "SHOULD, if the on-going IM Session is an Ad-hoc IM Group Session or 1-1 IM Session on the Home IM Server of the IM User, check that the number of the Invited IM Users on the URI-list or in the Refer-To header does not exceed ... \"MAX-ADHOC-GROUP-SIZE\"", level=SHOULD),
+    *size_check(CLAUSE, "5", "SHOULD, if the on-going IM Session is an Ad-hoc IM Group Session or 1-1 IM Session on the Home IM Server of the IM User, check that the number of the Invited IM Users on the URI-list or in the Refer-To header does not exceed ... \"MAX-ADHOC-GROUP-SIZE\"", level=SHOULD,
+                kinds=tuple(kind.name for kind in SIZE_CHECKED)),
     Rule(CLAUSE, "6", SHALL, "SHALL include value \"id\" in a Privacy header according to rules and procedures of [RFC3325], if anonymity is requested",
          sent_by(CLAUSE, "REFER"), privacy_if_anonymous),
     sent_towards_server(CLAUSE, "7", "REFER", "SHALL send the SIP REFER request towards the IM Session Identity"),

@@ -186,11 +186,22 @@ def _over_limit(record: TraceRecord, trace: Trace, clause: str) -> str | None:
     return f"{len(invited)} invited exceed MAX-ADHOC-GROUP-SIZE {limit.group(1)}"
 
 
-def size_check(clause: str, item: str, text: str, level=SHALL) -> list[Rule]:
+def size_check(clause: str, item: str, text: str, level=SHALL, *, kinds: tuple[str, ...] = ()) -> list[Rule]:
     """The MAX-ADHOC-GROUP-SIZE check and the notice to the user: the client
-    notes every check (with the count and the limit) and every refusal."""
+    notes every check (with the count and the limit) and every refusal.
+    With ``kinds`` the check applies only to requests on sessions of those
+    kinds (the client notes ``<clause>/session-kind``): 7.1.1.7 item 5 checks
+    "if the on-going IM Session is an Ad-hoc IM Group Session or 1-1 IM Session"."""
     method = "REFER" if clause == "7.1.1.7" else "INVITE"
-    sent = sent_by(clause, method)
+    sent_any = sent_by(clause, method)
+
+    def sent(record: TraceRecord, trace: Trace) -> bool:
+        if not sent_any(record, trace):
+            return False
+        if not kinds:
+            return True
+        kind = notes(trace, f"{clause}/session-kind", record)
+        return bool(kind) and kind[-1].text in kinds
 
     def checked(record: TraceRecord, trace: Trace) -> Finding:
         found = notes(trace, f"{clause}/size-check", record)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from imkit.procedures import general_checks
 from imkit.procedures.checks import SHALL, SHOULD, ims_rule, notes, on_request, privacy_if_anonymous, request_of, stored
 from imkit.procedures.outgoing import OutgoingRequest
-from imkit.procedures.profile import IM_FEATURE_TAG, ClientProfile
+from imkit.procedures.profile import IM_FEATURE_TAG, SUPPORTED_METHODS, ClientProfile
 from imkit.procedures.rules import Finding, Rule, failed, not_applicable, passed
 from imkit.sip import NameAddr, Request, Response, SipURI
 from imkit.trace import Trace, TraceRecord
@@ -177,7 +177,8 @@ def _allow(request: Request) -> Finding:
     allow = request.allow
     if not allow:
         return failed("Allow", "no Allow header")
-    missing = [m for m in ("INVITE", "ACK", "CANCEL", "BYE") if m not in allow]
+    # "all supported SIP methods": every method imkit's IM Client handles
+    missing = [m for m in SUPPORTED_METHODS if m not in allow]
     if missing:
         return failed("Allow", f"Allow omits supported methods {', '.join(missing)}")
     return passed("Allow", ", ".join(allow))

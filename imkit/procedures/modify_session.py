@@ -3,9 +3,9 @@
 "The IM Client SHALL generate a SIP re-INVITE request according to rules and
 procedures of [RFC3261] and with the additional clarification as specified in
 section 7.1.1.1 General": a re-INVITE in the session's dialog carrying the
-7.1.1.1 headers and the new SDP offer.  Per CR 351 the 200 handling (store
-the IM Session Identity from Contact, interact with the User Plane) is the
-shared one of 7.1.1.1, applied by the client.
+7.1.1.1 headers and the new SDP offer.  On the 200 the clause's own items
+apply (store the IM Session Identity from Contact, interact with the User
+Plane), next to 7.1.1.1's store-Allow-and-Contact for every response.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 "Prior to the expiry of the SIP Session timer" the client sends a session
 refresh.  How imkit reads item 1, "SHALL generate an initial SIP INVITE
 request as specified in section 7.1.1.1": an *initial* INVITE would start a
-new session and not refresh the old one, which RFC 4028 (section 7.4, "A
-session refresh request is a re-INVITE or UPDATE") cannot mean, so imkit
+new session and not refresh the old one, which RFC 4028 cannot mean (a
+session refresh is a re-INVITE or UPDATE in the session's dialog; section
+7.4: "A re-INVITE generated to refresh the session is a normal re-INVITE"), so imkit
 sends a re-INVITE inside the session's dialog and gives it every header
 7.1.1.1 asks of an initial request (Accept-Contact, User-Agent, Allow, the
 Contact feature tag, ``Supported: timer``, Session-Expires with
@@ -12,7 +13,7 @@ Contact feature tag, ``Supported: timer``, Session-Expires with
 ``refresher=uac`` (SHOULD), ``timer`` in Supported, and the SDP "being used
 in the session" (the last offer, unchanged, so the o= version stays).  A 422
 answer carries Min-SE; the client retries with Session-Expires and Min-SE
-raised to it (RFC 4028 section 7.4).
+raised to it (RFC 4028 section 7.3).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def build(
     # "2. SHOULD include the Session-Expires header with the refresher parameter set to 'uac'"
     out.set("Session-Expires", f"{seconds};refresher=uac", CLAUSE, "2", "RFC 4028 section 7.4")
     if min_se is not None:
-        out.set("Min-SE", str(min_se), "RFC 4028", "7.4", "raised after a 422")
+        out.set("Min-SE", str(min_se), "RFC 4028", "7.3", "raised after a 422")
     # "3. SHALL include option tag timer in the Supported header"
     out.cite("Supported", CLAUSE, "3")
     # "4. SHALL include an SDP body wit[h] the SDP parameters being used in the session"

@@ -8,7 +8,8 @@ Identity (items 2, 5), ``Refer-To`` the removed user's IM Address with
 RFC 3261 19.1.1 defines ``method`` as a URI parameter and RFC 4579 section
 5.6 removes a participant that way (RFC 5368's example uses a ``?method=``
 URI header; the test server accepts both).  NOTIFYs are still handled in
-case the server ignores Refer-Sub.  Per CR 351 the 200 handling is 7.1.1.1's.
+case the server ignores Refer-Sub.  The clause lists no 200 handling of its
+own; 7.1.1.1's store-Allow-and-Contact applies to the REFER's response.
 """
 
 from __future__ import annotations

@@ -290,7 +290,7 @@ def conference(scene: Scene, *, busy: bool) -> SessionState:
 def add_flow(scene: Scene, *, invited: Sequence[str] = (DAVE, ERIN), anonymous: bool = False, busy: bool = False) -> None:
     state = conference(scene, busy=busy)
     out = add_participants.build(scene.ctx, state, invited, anonymous=anonymous)
-    intent = size_checked(scene, "7.1.1.7", len(invited))
+    intent = {**size_checked(scene, "7.1.1.7", len(invited)), "7.1.1.7/session-kind": state.kind.name}
     if len(invited) == 1:
         intent["7.1.1.7/target"] = invited[0]
     refer(scene, out, intent, notify=out.request.refer_sub is not False)
