@@ -14,6 +14,7 @@ subscription": a SUBSCRIBE with ``Expires: 0`` in the subscription dialog.
 from __future__ import annotations
 
 from imkit.payloads.conference_info import CONTENT_TYPE as CONFERENCE_INFO
+from imkit.payloads.conference_info import ConferenceInfo
 from imkit.procedures import general_checks
 from imkit.procedures.checks import (
     MAY,
@@ -33,7 +34,7 @@ from imkit.procedures.context import BuildContext
 from imkit.procedures.general import apply_initial_request_rules
 from imkit.procedures.outgoing import OutgoingRequest
 from imkit.procedures.rules import Check, Finding, Rule, Verdict, failed, not_applicable, passed
-from imkit.sip import NameAddr, Request, SipURI
+from imkit.sip import NameAddr, ParseError, Request, SipURI
 from imkit.sip.dialog import Dialog
 from imkit.trace import Trace, TraceRecord
 
@@ -117,6 +118,23 @@ def _notify_state(key: str, what: str) -> Check:
     return check
 
 
+def _own_user(record: TraceRecord, trace: Trace) -> Finding:
+    """Item n3: the noted own user must be the ``<user>`` the NOTIFY marks
+    ``yourown`` when it marks one (the client cannot pick another)."""
+    finding = _notify_state(f"{CLAUSE}/n3", "identified its own <user>")(record, trace)
+    if finding.verdict is not Verdict.PASS:
+        return finding
+    try:
+        document = ConferenceInfo.from_xml(record.message.body, max_size=4 << 20)
+    except ParseError:
+        return finding
+    marked = [u.entity for u in document.roster if u.yourown]
+    noted_text = notes(trace, f"{CLAUSE}/n3", record)[-1].text
+    if marked and f" {marked[0]} " not in f" {noted_text} ":
+        return failed(None, f"the NOTIFY marks {marked[0]} yourown, the client took: {noted_text}")
+    return finding
+
+
 def _terminated(record: TraceRecord | None, trace: Trace) -> Finding:
     for other in trace:
         if sent_by(CLAUSE, "SUBSCRIBE")(other, trace) and other.message.expires == 0:
@@ -144,7 +162,7 @@ RULES = [
     Rule(CLAUSE, "n2", SHALL, "SHALL be able to display the current state information (e.g. joined/left users, conference-info) of the IM Session to the IM User",
          _NOTIFY, _notify_state(f"{CLAUSE}/n2", "updated the displayed conference state")),
     Rule(CLAUSE, "n3", SHALL, "SHALL identify the receiving IM Client's own information with the \"yourown\" attribute of the <user> element as defined in Appendix M, if available. Otherwise ... based on <user> element as defined in [RFC4575]",
-         _NOTIFY, _notify_state(f"{CLAUSE}/n3", "identified its own <user>")),
+         _NOTIFY, _own_user),
     Rule(CLAUSE, "n4", SHALL, "The client SHALL check the joined users against the users in the blocklist of the IM User and display the blocked users who joined in the conference",
          _NOTIFY, _notify_state(f"{CLAUSE}/n4", "checked the joined users against the block list")),
     Rule(CLAUSE, "n4-cache", MAY, "The block list is stored in the IM XDMS and MAY be cached on the client",

@@ -39,3 +39,22 @@ async def test_subscription_refresh_timer_refresh_and_terminate() -> None:
                        if r.direction is Direction.SENT and getattr(r.message, "method", "") == "SUBSCRIBE"]
             assert expires[-1] == 0
             await conference.leave()
+
+
+async def test_own_user_rule_fails_when_the_client_picks_another_user(monkeypatch) -> None:
+    from imkit import conformance
+    from imkit.client.subscription import ConferenceSubscription
+    from imkit.procedures.rules import Verdict
+
+    def wrong_user(self):  # a client that ignores yourown and takes the first <user>
+        return self.state.roster[-1] if self.state and self.state.roster else None
+
+    trace = Trace()
+    async with TestServer(domain="example.com") as server:
+        host, port = server.address
+        async with IMClient("sip:alice@example.com", server=f"{host}:{port}", trace=trace) as alice:
+            monkeypatch.setattr(ConferenceSubscription, "own_user", property(wrong_user))
+            conference = await alice.start_adhoc_conference(["sip:bob@example.com"])
+            await conference.subscription.wait_for(lambda state: len(state.roster) == 2)
+            await conference.leave()
+    assert conformance.check(trace, ["7.1.1.11"]).verdict("7.1.1.11/n3") is Verdict.FAIL
