@@ -236,14 +236,36 @@ def modify_flow(scene: Scene) -> None:
     reinvite(scene, state, out, "MSRP session kept on the same path")
 
 
-def refresh_flow(scene: Scene) -> None:
+def send_refresh(scene: Scene, state: SessionState, expires_at: float) -> None:
     """7.1.1.8 with what ``IMClient.prepare.refresh`` notes: the SDP in use and the deadline."""
-    state = one_to_one_flow(scene)
-    expires_at = scene.clock + SESSION_EXPIRES
     out = refresh_session.build(scene.ctx, state)
     scene.note("sdp-in-use", state.offer.decode("utf-8", "replace"), out.request)
     scene.note("session-expiry", f"{expires_at:.6f}", out.request)
     reinvite(scene, state, out)
+
+
+def refresh_flow(scene: Scene) -> None:
+    state = one_to_one_flow(scene)
+    send_refresh(scene, state, scene.clock + SESSION_EXPIRES)
+
+
+def lapse_flow(scene: Scene, *, refreshed: bool = True, peer_bye: bool = False) -> None:
+    """A 1-1 session that outlives its first session interval.  Half-way the
+    client refreshes it (RFC 4028 10: the refresher sends the refresh "after
+    one half the session interval"), or with ``peer_bye`` the peer ends it,
+    or with neither nothing happens; then, once the interval has run out, a
+    chat message goes on the User Plane."""
+    state = one_to_one_flow(scene)
+    started = scene.clock
+    scene.clock += SESSION_EXPIRES / 2
+    if peer_bye:
+        assert state.dialog is not None
+        bye = scene.incoming("7.1.1.2/bye", state.dialog, "BYE")
+        scene.answer("7.1.1.2/bye/200", bye, 200)
+    elif refreshed:
+        send_refresh(scene, state, started + SESSION_EXPIRES)
+    scene.clock = started + SESSION_EXPIRES
+    scene.msrp("lapse/msrp")
 
 
 def extend_flow(scene: Scene, *, invited: Sequence[str] = (CAROL,)) -> None:

@@ -35,6 +35,7 @@ from tests.procedures.flows import (
     cancel_flow,
     context,
     extend_flow,
+    lapse_flow,
     leave_flow,
     modify_flow,
     one_to_one_flow,
@@ -118,6 +119,8 @@ anonymous_add = partial(add_flow, anonymous=True)
 anonymous_leave = partial(leave_flow, anonymous=True)
 remove_reported = partial(remove_flow, notify=True)
 challenged_cancel_flow = partial(cancel_flow, challenged=True)
+never_refreshed = partial(lapse_flow, refreshed=False)
+ended_by_peer = partial(lapse_flow, peer_bye=True)
 
 CASES: dict[str, Case] = {
     # 7.1.1.1 General
@@ -220,6 +223,8 @@ CASES: dict[str, Case] = {
     "7.1.1.7/ims": ims(add_flow),
     # 7.1.1.8 SIP Session refresh
     "7.1.1.8/0": case(refresh_flow, "the session expired at 1.000", note_text={"session-expiry": "1.000000"}),
+    "7.1.1.8/0-missed": Case(partial(trace_of, lapse_flow), partial(trace_of, never_refreshed),
+                             "no session refresh: the timer started on the 200 OK (message 1) expired at 1802.000"),
     "7.1.1.8/1": case(refresh_flow, "a session refresh is a re-INVITE inside the dialog",
                       edit={"7.1.1.8": put("To", f"<{BOB}>")}),
     "7.1.1.8/2": case(refresh_flow, "refresher is 'uas'", edit={"7.1.1.8": put("Session-Expires", "1800;refresher=uas")}),
@@ -326,6 +331,8 @@ MORE_PASSES: list[tuple[str, MakeTrace, str]] = [
     ("7.1.1.7/2", partial(trace_of, partial(add_flow, busy=True)), IDENTITY),
     ("7.1.1.12/2", partial(trace_of, partial(leave_flow, busy=True)), IDENTITY),
     ("7.1.1.14/2", partial(trace_of, partial(remove_flow, busy=True)), IDENTITY),
+    # the session ended before its timer ran out: nothing left to refresh
+    ("7.1.1.8/0-missed", partial(trace_of, ended_by_peer), "BYE received 896.0s before expiry"),
 ]
 
 #: (rule id, a trace where the rule is by nature not applicable, the reason).
@@ -344,6 +351,12 @@ NOT_APPLICABLE: list[tuple[str, MakeTrace, str]] = [
     ("7.1.1.7/3a", partial(trace_of, add_one_flow, mutation(drop_notes={"7.1.1.7/target"})), "the invitee was not noted"),
     ("7.1.1.7/5-notify", partial(trace_of, add_flow), "the group size was never exceeded"),
     ("7.1.1.8/0", partial(trace_of, refresh_flow, mutation(drop_notes={"session-expiry"})), "no session timer was running"),
+    ("7.1.1.8/0-missed", partial(trace_of, one_to_one_flow), "the trace ends before the session timer expires"),
+    ("7.1.1.8/0-missed", partial(trace_of, subscribe_flow), "no session timer the client had to refresh"),
+    ("7.1.1.8/0-missed", partial(trace_of, never_refreshed, mutation(edit={"7.1.1.2/200": put("Session-Expires", "1800;refresher=uas")})),
+     "no session timer the client had to refresh"),
+    ("7.1.1.8/0-missed", partial(trace_of, never_refreshed, mutation(drop_notes={"7.1.1.1/ok1"})),
+     "no session timer the client had to refresh"),
     ("7.1.1.8/4", partial(trace_of, refresh_flow, mutation(drop_notes={"sdp-in-use"})), "the session's SDP was not noted"),
     ("7.1.1.9/1", partial(trace_of, one_to_one_flow), "no rejoin was attempted"),
     ("7.1.1.9/1-error", partial(trace_of, rejoin_flow), "a session id was stored each time"),
@@ -364,8 +377,9 @@ NOT_APPLICABLE: list[tuple[str, MakeTrace, str]] = [
 CONFORMING: dict[str, MakeTrace] = {
     **{flow.__name__: partial(trace_of, flow) for flow in (
         one_to_one_flow, adhoc_flow, predefined_flow, public_flow, rejoin_flow, rejoin_refused_flow, modify_flow,
-        refresh_flow, extend_flow, add_flow, add_one_flow, remove_flow, leave_flow, cancel_flow, subscribe_flow)},
+        refresh_flow, lapse_flow, extend_flow, add_flow, add_one_flow, remove_flow, leave_flow, cancel_flow, subscribe_flow)},
     "anonymous 1-1": partial(trace_of, anonymous_one_to_one),
+    "ended by the peer": partial(trace_of, ended_by_peer),
     "anonymous add": partial(trace_of, anonymous_add),
     "anonymous leave": partial(trace_of, anonymous_leave),
     "removal reported": partial(trace_of, remove_reported),
