@@ -120,7 +120,7 @@ class ConferenceSubscription:
         own = self.own_user
         how = "yourown" if own is not None and own.yourown else "entity"
         client.note(f"{CLAUSE}/n3", f"own user {own.entity if own else 'not listed'} (by {how})", notify)
-        blocked = self.blocked_joined
+        blocked = sorted(self.blocked_joined)
         client.note(f"{CLAUSE}/n4", f"blocked users joined: {', '.join(blocked) or 'none'}", notify)
         if client.profile.blocklist:
             client.note(f"{CLAUSE}/n4-cache", f"cached block list of {len(client.profile.blocklist)}", notify)
@@ -198,6 +198,9 @@ async def send_subscribe(client: "IMClient", out: OutgoingRequest) -> Conference
         client.subscriptions.remove(subscription)
         raise ProcedureFailed(CLAUSE, response)
     # "Upon receiving a SIP 200 "OK" or a SIP 202 "Accepted" ... SHALL store the contents of the Contact header field."
+    if client.profile.blocklist:
+        # the IM User's block list as cached from the IM XDMS, for rule 7.1.1.11/n4
+        client.note("blocklist", ", ".join(sorted(client.profile.blocklist)), response)
     subscription.contact = [str(c) for c in response.contact]
     client.note(f"{CLAUSE}/ok1", ", ".join(subscription.contact), response)
     subscription.dialog = Dialog.from_uac(out.request, response, ids=client.ids)

@@ -34,7 +34,7 @@ from imkit.procedures.context import BuildContext
 from imkit.procedures.general import apply_initial_request_rules
 from imkit.procedures.outgoing import OutgoingRequest
 from imkit.procedures.rules import Check, Finding, Rule, Verdict, failed, not_applicable, passed
-from imkit.sip import NameAddr, ParseError, Request, SipURI
+from imkit.sip import NameAddr, ParseError, Request, SipURI, parse_uri
 from imkit.sip.dialog import Dialog
 from imkit.trace import Trace, TraceRecord
 
@@ -135,6 +135,29 @@ def _own_user(record: TraceRecord, trace: Trace) -> Finding:
     return finding
 
 
+def _blocked_joined(record: TraceRecord, trace: Trace) -> Finding:
+    """Item n4: on a full-state NOTIFY, the blocked users the client reports
+    must be exactly the joined users on the block list it noted (compared as
+    RFC 3261 19.1.4 URIs)."""
+    finding = _notify_state(f"{CLAUSE}/n4", "checked the joined users against the block list")(record, trace)
+    blocklist = notes(trace, "blocklist")
+    if finding.verdict is not Verdict.PASS or not blocklist:
+        return finding
+    try:
+        document = ConferenceInfo.from_xml(record.message.body, max_size=4 << 20)
+        blocked = [parse_uri(uri) for uri in blocklist[-1].text.split(", ") if uri]
+        joined = [(u.entity, parse_uri(u.entity)) for u in document.roster]
+    except ParseError:
+        return finding
+    if document.state is not None and document.state.value != "full":
+        return finding
+    expected = sorted(entity for entity, uri in joined if any(uri.equivalent(b) for b in blocked))
+    reported = notes(trace, f"{CLAUSE}/n4", record)[-1].text.partition(": ")[2]
+    if reported != (", ".join(expected) or "none"):
+        return failed(None, f"blocked users who joined are {', '.join(expected) or 'none'}, the client reported: {reported}")
+    return finding
+
+
 def _terminated(record: TraceRecord | None, trace: Trace) -> Finding:
     for other in trace:
         if sent_by(CLAUSE, "SUBSCRIBE")(other, trace) and other.message.expires == 0:
@@ -164,7 +187,7 @@ RULES = [
     Rule(CLAUSE, "n3", SHALL, "SHALL identify the receiving IM Client's own information with the \"yourown\" attribute of the <user> element as defined in Appendix M, if available. Otherwise ... based on <user> element as defined in [RFC4575]",
          _NOTIFY, _own_user),
     Rule(CLAUSE, "n4", SHALL, "The client SHALL check the joined users against the users in the blocklist of the IM User and display the blocked users who joined in the conference",
-         _NOTIFY, _notify_state(f"{CLAUSE}/n4", "checked the joined users against the block list")),
+         _NOTIFY, _blocked_joined),
     Rule(CLAUSE, "n4-cache", MAY, "The block list is stored in the IM XDMS and MAY be cached on the client",
          _NOTIFY, _notify_state(f"{CLAUSE}/n4-cache", "used a cached block list")),
     Rule(CLAUSE, "term", SHALL, "When needed the IM Client SHALL terminate the subscription and indicate it terminated according to rules and procedures of [RFC3265]",

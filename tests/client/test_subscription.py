@@ -58,3 +58,25 @@ async def test_own_user_rule_fails_when_the_client_picks_another_user(monkeypatc
             await conference.subscription.wait_for(lambda state: len(state.roster) == 2)
             await conference.leave()
     assert conformance.check(trace, ["7.1.1.11"]).verdict("7.1.1.11/n3") is Verdict.FAIL
+
+
+async def test_blocklist_rule_recomputes_the_blocked_users(monkeypatch) -> None:
+    from imkit import conformance
+    from imkit.client.subscription import ConferenceSubscription
+    from imkit.procedures.rules import Verdict
+
+    async def run(blind: bool) -> Verdict:
+        trace = Trace()
+        async with TestServer(domain="example.com") as server:
+            host, port = server.address
+            async with IMClient("sip:alice@example.com", server=f"{host}:{port}", trace=trace,
+                                blocklist=["sip:carol@example.com"]) as alice:
+                if blind:  # a client that never finds anyone on the block list
+                    monkeypatch.setattr(ConferenceSubscription, "blocked_joined", property(lambda self: []))
+                conference = await alice.start_adhoc_conference(["sip:bob@example.com", "sip:carol@example.com"])
+                await conference.subscription.wait_for(lambda state: len(state.roster) == 3)
+                await conference.leave()
+        return conformance.check(trace, ["7.1.1.11"]).verdict("7.1.1.11/n4")
+
+    assert await run(blind=False) is Verdict.PASS
+    assert await run(blind=True) is Verdict.FAIL
