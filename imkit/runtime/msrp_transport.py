@@ -122,6 +122,25 @@ class _Delivery:
     holds_slot: bool = True
 
 
+async def _open_to(
+    hop: MSRPURI, host: str | None, port: int | None, ssl: ssl_module.SSLContext | None,
+    server_hostname: str | None, timeout: float,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open a connection to ``hop`` (or to the ``host``/``port`` given instead);
+    an ``msrps`` hop needs an ``ssl`` context."""
+    hop_host, hop_port = hop.address
+    host = host if host is not None else hop_host
+    port = port if port is not None else hop_port
+    if port is None:
+        raise ValueError(f"no port to connect to in {hop}")
+    if hop.secure and ssl is None:
+        raise ValueError(f"{hop} is msrps: give an ssl context")
+    return await asyncio.wait_for(
+        asyncio.open_connection(host, port, ssl=ssl, server_hostname=server_hostname if ssl is not None else None),
+        timeout,
+    )
+
+
 class MSRPChannel:
     """One MSRP session on one TCP or TLS connection."""
 
@@ -177,19 +196,7 @@ class MSRPChannel:
         ``msrps`` first hop needs ``ssl``.
         """
         first_hop = (session.local_path[:-1] + session.remote_path)[0]
-        if host is None or port is None:
-            hop_host, hop_port = first_hop.address
-            host = host if host is not None else hop_host
-            port = port if port is not None else hop_port
-        if port is None:
-            raise ValueError(f"no port to connect to in {first_hop}")
-        if first_hop.secure and ssl is None:
-            raise ValueError(f"{first_hop} is msrps: give an ssl context")
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=ssl, server_hostname=server_hostname
-                                    if ssl is not None else None),
-            timeout,
-        )
+        reader, writer = await _open_to(first_hop, host, port, ssl, server_hostname, timeout)
         channel = cls(session, **options)  # type: ignore[arg-type]
         channel._tasks.append(asyncio.create_task(
             channel._run(reader, writer, StreamParser(max_chunk_size=session.config.max_chunk_size), [])
@@ -511,18 +518,7 @@ class RelayConnection:
         the From-Path; by default ``msrp://<local address>:<port>/<fresh
         id>;tcp``.  ``timeout`` bounds the connect and each AUTH transaction."""
         relay = MSRPURI.parse(relay_uri) if isinstance(relay_uri, str) else relay_uri
-        relay_host, relay_port = relay.address
-        host = host if host is not None else relay_host
-        port = port if port is not None else relay_port
-        if port is None:
-            raise ValueError(f"no port to connect to in {relay}")
-        if relay.secure and ssl is None:
-            raise ValueError(f"{relay} is msrps: give an ssl context")
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=ssl, server_hostname=server_hostname
-                                    if ssl is not None else None),
-            timeout,
-        )
+        reader, writer = await _open_to(relay, host, port, ssl, server_hostname, timeout)
         try:
             local = _address(writer.get_extra_info("sockname"))
             if local_uri is None:
