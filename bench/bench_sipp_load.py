@@ -11,7 +11,14 @@ and BYE along the 200's Record-Route.  The callee is either
   MSRP connection, which sipp never opens; the BYE closes the listener), the
   server proxying every request (RFC 3261 section 16, record-routing); or
 * ``sipp``: a sipp UAS (``bench/sipp/uas_msrp.xml``: 100, 200 with an MSRP
-  answer, then ACK, BYE, 200), the reference.
+  answer, then ACK, BYE, 200), the reference;
+* ``python-proxy`` and ``python-uas``: the CPython floor
+  (``bench/python_floor.py``): asyncio programs that do the least work that
+  answers the same calls, parsing nothing and keeping no state.
+  ``python-proxy`` has imkit's topology (a record-routing forwarder in front of
+  a UAS on a second socket of the same process: nine datagrams in and nine out
+  per call); ``python-uas`` answers by itself, like sipp's UAS.  What they
+  sustain bounds what any CPython program of that shape can do here.
 
 Each callee climbs the same ladder of rates (``--rates``, calls per second).
 A step lasts ``--step-seconds`` worth of calls (``rate * step_seconds``
@@ -22,7 +29,12 @@ and the calls completed at 90 % or more of the rate asked for: a callee that
 only keeps up by falling behind does not pass.  A call fails when an answer
 is later than ``--recv-timeout`` ms.  The climb stops at the first failure,
 then ``--refine`` bisection steps (geometric) between the last pass and the
-first failure sharpen the result.
+first failure sharpen the result.  Short steps do not show a callee's steady
+state: imkit holds each finished transaction for up to 32 s (RFC 3261 Timers
+J, H and D; RFC 6026 Timer L).  So the best rate of the climb is then held for
+``--sustain`` seconds (40 by default); if that fails, the rate is lowered by
+√2 and held again, at most ``--sustain-tries`` times.  The verdict compares
+sustained rates.
 
 Everything listens on 127.0.0.1; every process is stopped by its PID.
 
@@ -33,7 +45,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import datetime
+import json
 import math
 import os
 import platform
@@ -45,13 +59,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 UAC_SCENARIO = HERE / "sipp" / "uac_msrp.xml"
 UAS_SCENARIO = HERE / "sipp" / "uas_msrp.xml"
+FLOOR = HERE / "python_floor.py"
+CALLEES = ("imkit", "python-proxy", "python-uas", "sipp")
 HOST = "127.0.0.1"
 CALLEE_USER = "bob"
 DEFAULT_RATES = (5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120, 10240, 20480)
@@ -66,7 +81,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Step:
     """One rate step against one callee."""
 
@@ -90,6 +105,8 @@ class Step:
     fds_after: int
     rss_mb: float
     note: str = ""
+    #: "ladder" (climb and bisection) or "sustained" (held for --sustain s)
+    kind: str = "ladder"
 
     @property
     def achieved(self) -> float:
@@ -164,6 +181,29 @@ def start_imkit(port: int, workdir: Path, profile: Path | None) -> subprocess.Po
             raise RuntimeError(f"imkit server did not start: {out.read_bytes()[-2000:]!r}")
         time.sleep(0.05)
     return proc
+
+
+def start_floor(mode: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """``bench/python_floor.py`` on HOST:port, once it says it listens."""
+    out = workdir / "python-floor.out"
+    with out.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, str(FLOOR), "--mode", mode, "--port", str(port)],
+                                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + START_TIMEOUT
+    while b"listening" not in out.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError(f"python floor did not start: {out.read_bytes()[-2000:]!r}")
+        time.sleep(0.05)
+    return proc
+
+
+def start_callee(callee: str, port: int, workdir: Path, profile: Path | None) -> subprocess.Popen[bytes]:
+    if callee == "imkit":
+        return start_imkit(port, workdir, profile)
+    if callee == "sipp":
+        return start_sipp_uas(port, workdir)
+    return start_floor(callee.removeprefix("python-"), port, workdir)
 
 
 def start_sipp_uas(port: int, workdir: Path) -> subprocess.Popen[bytes]:
@@ -243,13 +283,14 @@ def _epoch(value: str) -> float:
     return float(value.split("\t")[-1]) if value else math.nan
 
 
-def run_step(callee: str, rate: int, args: argparse.Namespace, workdir: Path) -> Step:
-    stepdir = workdir / f"{callee}-{rate}"
+def run_step(callee: str, rate: int, args: argparse.Namespace, workdir: Path, kind: str = "ladder") -> Step:
+    stepdir = workdir / f"{callee}-{rate}-{kind}"
     stepdir.mkdir()
-    calls = min(args.max_calls, max(args.min_calls, round(rate * args.step_seconds)))
+    seconds = args.sustain if kind == "sustained" else args.step_seconds
+    calls = min(args.max_calls, max(args.min_calls, round(rate * seconds)))
     port = free_udp_port()
-    profile = args.profile if callee == "imkit" and rate == args.profile_rate else None
-    server = start_imkit(port, stepdir, profile) if callee == "imkit" else start_sipp_uas(port, stepdir)
+    profile = args.profile if callee == "imkit" and rate == args.profile_rate and kind == "ladder" else None
+    server = start_callee(callee, port, stepdir, profile)
     try:
         time.sleep(0.2)
         cpu_before, fds_before = cpu_seconds(server.pid), open_fds(server.pid)
@@ -270,6 +311,7 @@ def run_step(callee: str, rate: int, args: argparse.Namespace, workdir: Path) ->
         callee_cpu=callee_cpu, caller_cpu=caller_cpu, fds_before=fds_before, fds_after=fds_after,
         rss_mb=rss,
         note=", ".join(failures + unexpected_statuses(stepdir)) if stats else "no statistics",
+        kind=kind,
     )
 
 
@@ -307,17 +349,35 @@ def climb(callee: str, args: argparse.Namespace, workdir: Path) -> list[Step]:
             best = rate
         else:
             worst = rate
+    return steps + sustain(callee, best, args, workdir)
+
+
+def sustain(callee: str, best: int | None, args: argparse.Namespace, workdir: Path) -> list[Step]:
+    """Hold the climb's best rate for --sustain s; lower it by √2 until a hold passes."""
+    steps: list[Step] = []
+    rate = best
+    for _ in range(args.sustain_tries if args.sustain > 0 else 0):
+        if rate is None or rate < 1:
+            break
+        step = run_step(callee, rate, args, workdir, kind="sustained")
+        steps.append(step)
+        report(step)
+        if step.passed:
+            break
+        rate = math.floor(rate / math.sqrt(2))
     return steps
 
 
 def highest(steps: list[Step]) -> int | None:
-    passed = [s.rate for s in steps if s.passed]
+    """The best sustained rate when any hold was run, else the climb's best."""
+    held = [s for s in steps if s.kind == "sustained"]
+    passed = [s.rate for s in (held or steps) if s.passed]
     return max(passed) if passed else None
 
 
 # -------------------------------------------------------------------- output
 
-HEADER = ("callee", "rate (cps)", "calls", "ok", "failed", "retrans", "achieved (cps)",
+HEADER = ("callee", "step", "rate (cps)", "calls", "ok", "failed", "retrans", "achieved (cps)",
           "INVITE→200 (ms)", "call (ms)", "callee CPU/call (ms)", "caller CPU/call (ms)",
           "callee fds before/after", "callee RSS (MB)", "result")
 
@@ -329,7 +389,7 @@ def row(step: Step) -> tuple[str, ...]:
     result = "pass" if step.passed else "FAIL" + (f" ({step.note})" if step.note else "")
     if not step.passed and step.failed == 0 and step.exit_code == 0:
         result = f"FAIL (pace {step.achieved / step.rate:.0%})"
-    return (step.callee, str(step.rate), str(step.calls), str(step.successful), str(step.failed),
+    return (step.callee, step.kind, str(step.rate), str(step.calls), str(step.successful), str(step.failed),
             str(step.retransmissions), f"{step.achieved:.1f}", f"{step.response_ms:.0f}",
             f"{step.call_ms:.0f}", per_call(step.callee_cpu), per_call(step.caller_cpu),
             f"{step.fds_before}/{step.fds_after}", f"{step.rss_mb:.0f}", result)
@@ -352,13 +412,23 @@ def md_table(rows: list[tuple[str, ...]], right_from: int = 1) -> str:
 
 
 def summary_rows(results: dict[str, list[Step]]) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = [("callee", "highest rate with 0 failed calls (cps)",
-                                    "first failing rate (cps)")]
+    rows: list[tuple[str, ...]] = [("callee", "climb: highest passing rate (cps)", "climb: first failing rate (cps)",
+                                    "sustained rate (cps)", "CPU/call at that rate (ms)", "vs sipp")]
+    sipp = highest(results.get("sipp", []))
     for callee, steps in results.items():
+        climb_steps = [s for s in steps if s.kind == "ladder"]
+        best_climb = max((s.rate for s in climb_steps if s.passed), default=None)
+        failing = sorted(s.rate for s in climb_steps if not s.passed)
+        held = [s for s in steps if s.kind == "sustained" and s.passed]
         best = highest(steps)
-        failing = sorted(s.rate for s in steps if not s.passed)
-        rows.append((callee, "none" if best is None else str(best),
-                     str(failing[0]) if failing else "none (ladder top)"))
+        at = next((s for s in (held or climb_steps) if s.rate == best and s.passed), None)
+        rows.append((
+            callee, "none" if best_climb is None else str(best_climb),
+            str(failing[0]) if failing else "none (ladder top)",
+            str(held[0].rate) if held else "not held",
+            f"{1000 * at.callee_cpu / at.calls:.2f}" if at else "-",
+            f"{best / sipp:.3f}" if best and sipp else "-",
+        ))
     return rows
 
 
@@ -367,15 +437,20 @@ def verdict(results: dict[str, list[Step]]) -> str:
     sipp = highest(results.get("sipp", []))
     if imkit is None or sipp is None:
         return "ratio: not measured (a callee passed no step)"
-    # a callee that never failed reached the top of the ladder: its rate is a floor
-    topped = {c: all(s.passed for s in results[c]) for c in ("imkit", "sipp")}
+    # a callee that never failed its climb reached the top of the ladder: its rate is a floor
+    topped = {c: all(s.passed for s in results[c] if s.kind == "ladder") for c in ("imkit", "sipp")}
     ratio = imkit / sipp
     met = "met" if ratio >= TARGET_RATIO else "missed"
     if topped["sipp"] and not topped["imkit"] and ratio >= TARGET_RATIO:
         met = "not decided (sipp reached the top of the ladder)"
     sign = "≤ " if topped["sipp"] and not topped["imkit"] else ""
-    return (f"imkit / sipp = {imkit}{'+' if topped['imkit'] else ''} / {sipp}{'+' if topped['sipp'] else ''} "
+    text = (f"imkit / sipp = {imkit}{'+' if topped['imkit'] else ''} / {sipp}{'+' if topped['sipp'] else ''} "
             f"= {sign}{ratio:.3f} (target ≥ {TARGET_RATIO:.2f}: {met})")
+    floor = highest(results.get("python-proxy", []))
+    if floor:
+        text += (f"; the CPython floor of imkit's shape (python-proxy) / sipp = {floor / sipp:.3f}, "
+                 f"imkit / python-proxy = {imkit / floor:.3f}")
+    return text
 
 
 def imkit_version() -> str:
@@ -402,11 +477,12 @@ def markdown(results: dict[str, list[Step]], args: argparse.Namespace, started: 
         f"imkit {imkit_version()} (this checkout); SIPp {sipp_version()} (Debian sip-tester)."),
         (f"- Steps: {args.step_seconds:g} s of calls per step (at least {args.min_calls}, at most "
         f"{args.max_calls}), `-recv_timeout {args.recv_timeout}` ms, UDP, "
-        f"{args.refine} bisection steps. A step passes with 0 failed calls and its calls "
+        f"{args.refine} bisection steps, then holds of {args.sustain:g} s (at most "
+        f"{args.sustain_tries}). A step passes with 0 failed calls and its calls "
         f"completed at ≥ {PACE:.0%} of the rate."), "",
         f"**Result:** {verdict(results)}.", "",
         md_table(summary_rows(results)), "", "#### Every step", "",
-        md_table([HEADER, *steps], right_from=1),
+        md_table([HEADER, *steps], right_from=2),
     ]
     return "\n".join(lines)
 
@@ -415,23 +491,29 @@ def markdown(results: dict[str, list[Step]], args: argparse.Namespace, started: 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--callees", default="imkit,sipp", help="imkit, sipp or both (default)")
+    parser.add_argument("--callees", default=",".join(CALLEES),
+                        help=f"some of {', '.join(CALLEES)} (default: all)")
     parser.add_argument("--rates", default=",".join(map(str, DEFAULT_RATES)),
                         help="the ladder, calls per second, rising")
     parser.add_argument("--step-seconds", type=float, default=5.0, help="seconds of calls per step")
     parser.add_argument("--min-calls", type=int, default=50)
-    parser.add_argument("--max-calls", type=int, default=110000)
+    parser.add_argument("--max-calls", type=int, default=1_000_000)
+    parser.add_argument("--sustain", type=float, default=40.0,
+                        help="seconds to hold the climb's best rate (0: no hold)")
+    parser.add_argument("--sustain-tries", type=int, default=4,
+                        help="holds at most, each √2 lower than the one that failed")
     parser.add_argument("--recv-timeout", type=int, default=2000,
                         help="ms sipp waits for each answer before the call fails")
     parser.add_argument("--refine", type=int, default=2, help="bisection steps after the ladder")
     parser.add_argument("--markdown", action="store_true", help="print the BENCHMARKS.md text")
+    parser.add_argument("--json", type=Path, help="also write every step and the verdict to this file")
     parser.add_argument("--keep", type=Path, help="keep sipp's and the server's logs in this folder")
     parser.add_argument("--profile", type=Path, help="cProfile output of the imkit server ...")
     parser.add_argument("--profile-rate", type=int, help="... at this rate of the ladder (a callee run only)")
     args = parser.parse_args(argv)
     args.callees = [c for c in args.callees.split(",") if c]
-    if not set(args.callees) <= {"imkit", "sipp"}:
-        parser.error("--callees: imkit and/or sipp")
+    if not set(args.callees) <= set(CALLEES):
+        parser.error(f"--callees: some of {', '.join(CALLEES)}")
     args.rates = sorted(int(r) for r in args.rates.split(","))
     if args.profile is not None and args.profile_rate not in args.rates:
         parser.error("--profile needs --profile-rate, one of --rates")
@@ -458,6 +540,12 @@ def main(argv: list[str] | None = None) -> int:
     print(verdict(results))
     print(f"load average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
           f"after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
+    if args.json is not None:
+        args.json.write_text(json.dumps({
+            "verdict": verdict(results),
+            "highest": {callee: highest(steps) for callee, steps in results.items()},
+            "steps": [{**dataclasses.asdict(s), "passed": s.passed} for steps in results.values() for s in steps],
+        }, indent=1))
     if args.markdown:
         print()
         print(markdown(results, args, started, (load_before, load_after)))
