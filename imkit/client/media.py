@@ -147,7 +147,12 @@ class MediaEndpoint:
         else:
             assert self.listener is not None
             channel = self.listener.accept(session, on_message=hook)
-        await channel.wait_bound(timeout)
+        try:
+            await channel.wait_bound(timeout)
+        except BaseException:
+            # a passive channel still waiting holds a place on the listener until closed
+            await channel.close()
+            raise
         if self.trace is not None:
             self.trace.names[channel.local_address] = self.name
             self.trace.names.setdefault(channel.remote_address, peer_lane)

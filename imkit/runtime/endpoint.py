@@ -26,13 +26,13 @@ Incoming requests go to ``handler`` (an async callable receiving an
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import functools
 import ipaddress
 import logging
 import socket
 import ssl
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -67,6 +67,7 @@ from imkit.sip.transaction import (
     TransportFailed,
 )
 from imkit.sip.transaction_layer import (
+    DEFAULT_MAX_SETTLED,
     Rejection,
     TransactionLayer,
     default_port,
@@ -74,6 +75,8 @@ from imkit.sip.transaction_layer import (
 )
 from imkit.sip.uri import URI, SipURI, parse_uri
 from imkit.sip.values import Via
+from imkit.trace.record import Direction, Protocol
+from imkit.trace.record import Transport as TraceTransport
 
 __all__ = [
     "Endpoint",
@@ -86,6 +89,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger("imkit.runtime")
+_TRACE_TRANSPORTS = {t.value: t for t in TraceTransport}
 
 Handler = Callable[["IncomingRequest"], Awaitable["Response | None"]]
 ProvisionalCallback = Callable[[Response], Any]
@@ -102,10 +106,16 @@ class TransportFailure(ProtocolError):
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Bounds on what peers can make an endpoint hold."""
+    """Bounds on what peers can make an endpoint hold.
+
+    ``max_transactions`` bounds the live transactions (waiting on the TU or
+    the peer; beyond it a request gets 503), ``max_settled`` the settled ones
+    that only absorb retransmissions for up to 32 s (beyond it the oldest is
+    terminated early): see :class:`~imkit.sip.transaction_layer.TransactionLayer`."""
 
     max_message_size: int = MAX_MESSAGE_SIZE
     max_transactions: int = 4096
+    max_settled: int = DEFAULT_MAX_SETTLED
     max_connections: int = 256
     max_write_buffer: int = 1 << 20
     connect_timeout: float = 5.0
@@ -131,7 +141,7 @@ class IncomingRequest:
     @property
     def responded(self) -> bool:
         txn = self.transaction
-        return txn is None or txn.last_final is not None or txn.terminated
+        return txn is None or txn.final_status is not None or txn.terminated
 
 
 @dataclass(eq=False)
@@ -157,6 +167,18 @@ def _quiet_future() -> asyncio.Future[Any]:
     return future
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_ip(host: str) -> bool:
+    """Whether ``host`` is an IP address literal (cached: an endpoint talks
+    to few hosts, and this is on every request's path)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=1024)
 def loopback_only(host: str) -> bool:
     """A ``may_send_to`` policy: 127.0.0.0/8 and ::1 only."""
     try:
@@ -213,7 +235,8 @@ class Endpoint:
         self.ids = ids or IdGenerator()
         self.outbound_proxy = parse_uri(outbound_proxy) if isinstance(outbound_proxy, str) else outbound_proxy
         self.layer = TransactionLayer(
-            timers, max_transactions=self.limits.max_transactions, send_trying=send_trying,
+            timers, max_transactions=self.limits.max_transactions, max_settled=self.limits.max_settled,
+            send_trying=send_trying,
             answer_cancel=answer_cancel, ids=self.ids,
         )
         self._ports = {"UDP": udp_port, "TCP": tcp_port, "TLS": tls_port}
@@ -312,7 +335,9 @@ class Endpoint:
             )
             target = parse_uri(target if is_uri else f"sip:{target}")  # "host:port" -> sip:
         if isinstance(target, Destination):
-            destination = dataclasses.replace(target, transport=target.transport.upper())
+            transport = target.transport
+            destination = target if transport.isupper() else Destination(
+                transport.upper(), target.host, target.port, target.connection)
         else:
             if not isinstance(target, SipURI):
                 raise LocalProtocolError(f"cannot send to a {target} URI")
@@ -325,11 +350,8 @@ class Endpoint:
             destination = Destination(transport, host.strip("[]"), target.port or default_port(transport))
         if destination.transport not in self.transports:
             raise LocalProtocolError(f"{destination.transport} is not enabled on this endpoint")
-        try:
-            ipaddress.ip_address(destination.host)
+        if _is_ip(destination.host):
             return self._allowed(destination)
-        except ValueError:
-            pass
         if self.may_send_to is not None and destination.host.lower() != "localhost":
             # a restricted endpoint does not even ask DNS about names it was handed
             raise TransportFailure(f"{destination.host} is outside the addresses this endpoint may send to")
@@ -491,13 +513,18 @@ class Endpoint:
             response.headers.set("Content-Length", str(len(response.body)))
         now = self._now()
         self._run(self.layer.send_response(txn, response, now), now, provenance, label)
+        if response.status >= 300:
+            # a non-2xx final: its ACK stays in the transaction (17.2.1), no
+            # CANCEL can match any more
+            self._incoming.pop(id(txn), None)
 
     # -- receiving (called by the transports) ------------------------------------
     def message_received(self, transport: str, data: bytes, source: Destination, local: Address) -> None:
         if self._closed:
             return
         now = self._now()
-        self._record(now, "received", transport, local, source, data)
+        if self.trace is not None:
+            self._record(now, Direction.RECEIVED, transport, local, source, data)
         try:
             if transport == "UDP":
                 message: SIPMessage = parse_datagram(data, self.limits.max_message_size)
@@ -543,7 +570,8 @@ class Endpoint:
             elif isinstance(item, (TimedOut, TransportFailed)):
                 self._fail(item)
             elif isinstance(item, CancelReceived):
-                incoming = self._incoming.get(id(item.transaction))
+                # the layer answered the INVITE 487: no ACK for a 2xx will follow
+                incoming = self._incoming.pop(id(item.transaction), None)
                 if incoming is not None:
                     incoming.cancelled.set()
             elif isinstance(item, AckNotReceived):
@@ -563,14 +591,17 @@ class Endpoint:
                 if self._udp is None:
                     raise TransportError("UDP is not enabled")
                 local = self._udp.send(item.data, destination)
-                self._record(now, "sent", "UDP", local, destination, item.data, provenance, label)
+                if self.trace is not None:
+                    self._record(now, Direction.SENT, "UDP", local, destination, item.data, provenance, label)
                 return
             stream = self._streams.get(destination.transport)
             if stream is None:
                 raise TransportError(f"{destination.transport} is not enabled")
             local_or_none = stream.send_nowait(item.data, destination)
             if local_or_none is not None:
-                self._record(now, "sent", destination.transport, local_or_none, destination, item.data, provenance, label)
+                if self.trace is not None:
+                    self._record(now, Direction.SENT, destination.transport, local_or_none, destination, item.data,
+                                 provenance, label)
                 return
         except TransportError as exc:
             self._send_failed(item, exc)
@@ -596,7 +627,7 @@ class Endpoint:
         except TransportError as exc:
             self._send_failed(item, exc)
             return
-        self._record(now, "sent", destination.transport, local, destination, item.data, provenance, label)
+        self._record(now, Direction.SENT, destination.transport, local, destination, item.data, provenance, label)
 
     def _send_failed(self, item: SendMessage, exc: Exception) -> None:
         _log.info("cannot send to %s: %s", item.destination, exc)
@@ -618,17 +649,25 @@ class Endpoint:
                     _log.exception("on_provisional callback failed")
             return
         pending.response.set_result(response)
+        if pending.request.method != "CANCEL":
+            # The transaction may stay settled for 32 s (RFC 6026 Timer M); what
+            # it passes up from now on (2xx retransmissions) finds a done future.
+            # A CANCEL's stays: cancel() answers a second call with its response.
+            del self._outgoing[id(item.transaction)]
 
     def _deliver_request(self, item: RequestReceived, local: Address | None) -> None:
         request = item.request
         txn = item.transaction
         if request.method == "ACK" and txn is not None:
-            invite = self._incoming.get(id(txn))
+            # The ACK for our 2xx (RFC 3261 13.3.1.4): nothing more to tell the
+            # INVITE's handler; the settled transaction needs no entry here.
+            invite = self._incoming.pop(id(txn), None)
             if invite is not None and not invite.ack.done():
                 invite.ack.set_result(request)
         incoming = IncomingRequest(request, txn if request.method != "ACK" else None, item.source,
                                    local or ("", 0))
-        if txn is not None and request.method != "ACK":
+        if txn is not None and request.method == "INVITE":
+            # kept for what only an INVITE gets: CancelReceived, its ACK, AckNotReceived
             self._incoming[id(txn)] = incoming
         if len(self._tasks) >= self.limits.max_handlers and request.method != "ACK":
             self._answer(incoming, 503)
@@ -688,8 +727,9 @@ class Endpoint:
     def _future(self) -> asyncio.Future[Any]:
         return _quiet_future()
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        loop = self._loop or asyncio.get_running_loop()
+        task = loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -717,7 +757,7 @@ class Endpoint:
     def _record(
         self,
         now: float,
-        direction: str,
+        direction: Direction,
         transport: str,
         local: Address,
         remote: Destination,
@@ -725,15 +765,15 @@ class Endpoint:
         provenance: Mapping[str, Any] | None = None,
         label: str | None = None,
     ) -> None:
+        """Give a message sent or received to the trace recorder (callers skip
+        the call when there is none: it is on every message's path)."""
         if self.trace is None:
             return
-        from imkit.trace import Direction, Protocol, Transport
-
         self.trace.record(
             now,
-            Direction.SENT if direction == "sent" else Direction.RECEIVED,
+            direction,
             Protocol.SIP,
-            Transport(transport),
+            _TRACE_TRANSPORTS.get(transport) or TraceTransport(transport),
             local,
             (remote.host, remote.port),
             data,

@@ -16,7 +16,11 @@ to whichever of its sessions that first SEND is addressed to.
 * :class:`MSRPListener`: a listening socket (127.0.0.1 and an ephemeral port
   by default; TLS with an ``ssl`` context, for ``msrps``) that binds
   incoming connections to the sessions registered with it, and answers 481
-  to a first SEND whose To-Path matches none (RFC 4975 section 7.3).
+  to a first SEND whose To-Path matches none (RFC 4975 section 7.3).  Many
+  sessions may wait on one listener, told apart by the session-id of their
+  URI; one that ends before its peer connected leaves the listener when its
+  channel is closed (or :meth:`MSRPListener.withdraw` is called), so its
+  place is free again and a late connection for it gets that 481.
 
 Every message written or read is passed to the ``on_message(direction,
 local_addr, remote_addr, raw_bytes, parsed, now)`` hook (``direction`` is
@@ -36,6 +40,7 @@ import ssl as ssl_module
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Self
 
 from imkit.errors import ProtocolError
 from imkit.msrp.errors import ParseError
@@ -174,6 +179,8 @@ class MSRPChannel:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        #: the listener a passive channel waits on, until its connection comes
+        self._listener: MSRPListener | None = None
 
     # -- opening ----------------------------------------------------------------
 
@@ -289,9 +296,12 @@ class MSRPChannel:
         return event
 
     async def close(self) -> None:
-        """Close the connection and wait until it is down (a passive channel
-        still waiting for its connection simply stops waiting)."""
+        """Close the connection and wait until it is down.  A passive channel
+        still waiting for its connection stops waiting: it leaves its
+        listener (see :meth:`MSRPListener.withdraw`)."""
         if self._writer is None:
+            if self._listener is not None:
+                self._listener.withdraw(self)
             if not self.closed:
                 self._connection_lost()
             return
@@ -311,6 +321,10 @@ class MSRPChannel:
     async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                    parser: StreamParser, first: list[Frame]) -> None:
         """Drive the session on this connection until it closes."""
+        if self.closed:
+            # close()d before this task ran: the session is over, drop the connection
+            writer.close()
+            return
         self._writer = writer
         self.local_address = _address(writer.get_extra_info("sockname"))
         self.remote_address = _address(writer.get_extra_info("peername"))
@@ -644,6 +658,8 @@ class MSRPListener:
                  on_message: MessageHook | None = None,
                  max_chunk_size: int = 1 << 20, max_waiting: int = 64,
                  max_connections: int = 64) -> None:
+        """``max_waiting`` bounds the passive channels waiting for their
+        connection, ``max_connections`` the connections open at once."""
         self.ssl = ssl
         self.on_message = on_message
         self.max_chunk_size = max_chunk_size
@@ -656,9 +672,15 @@ class MSRPListener:
         self._handlers: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     @classmethod
-    async def start(cls, host: str = "127.0.0.1", port: int = 0, **options: object) -> MSRPListener:
-        """Listen on ``host:port`` (port 0: an ephemeral one)."""
-        listener = cls(**options)  # type: ignore[arg-type]
+    async def start(cls, host: str = "127.0.0.1", port: int = 0, *,
+                    ssl: ssl_module.SSLContext | None = None,
+                    on_message: MessageHook | None = None,
+                    max_chunk_size: int = 1 << 20, max_waiting: int = 64,
+                    max_connections: int = 64) -> Self:
+        """Listen on ``host:port`` (port 0: an ephemeral one); the options
+        are those of the constructor."""
+        listener = cls(ssl=ssl, on_message=on_message, max_chunk_size=max_chunk_size,
+                       max_waiting=max_waiting, max_connections=max_connections)
         server = await asyncio.start_server(listener._handle, host, port, ssl=listener.ssl)
         listener._server = server
         listener.host, listener.port = _address(server.sockets[0].getsockname())
@@ -673,17 +695,43 @@ class MSRPListener:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return MSRPURI(self.scheme, host, self.port, session_id or new_message_id(), "tcp")
 
+    @property
+    def waiting(self) -> int:
+        """How many passive channels wait for their connection (at most
+        ``max_waiting``)."""
+        return len(self._waiting)
+
     def accept(self, session: MSRPSession, **options: object) -> MSRPChannel:
         """Register a passive session: the connection whose first SEND is
-        addressed to ``session.local_uri`` will drive the returned channel."""
+        addressed to ``session.local_uri`` will drive the returned channel.
+        Until then the channel holds one of ``max_waiting`` places; closing
+        it gives the place back."""
         if len(self._waiting) >= self.max_waiting:
             raise ValueError("too many sessions waiting for their connection")
         channel = MSRPChannel(session, **options)  # type: ignore[arg-type]
+        channel._listener = self
         self._waiting.append(channel)
         return channel
 
+    def withdraw(self, channel: MSRPChannel) -> bool:
+        """Stop waiting for ``channel``'s connection (its session ended before
+        the peer connected) and close the channel: its place is free again,
+        and a connection that comes later for its session is answered like
+        one for any unknown session, with 481 (RFC 4975 section 7.3).
+        ``channel.close()`` does this for a channel still waiting.  Returns
+        whether ``channel`` was waiting here; a channel already bound to its
+        connection, or not accepted here, is left alone."""
+        if channel not in self._waiting:
+            return False
+        self._waiting.remove(channel)
+        channel._listener = None
+        if not channel.closed:
+            channel._connection_lost()
+        return True
+
     async def close(self) -> None:
-        """Stop listening and close the connections it still holds."""
+        """Stop listening, close the connections it still holds and the
+        channels still waiting for theirs."""
         if self._server is not None:
             self._server.close()
         for writer in self._handlers.values():
@@ -694,7 +742,8 @@ class MSRPListener:
                 task.cancel()
         if self._server is not None:
             await self._server.wait_closed()
-        self._waiting.clear()
+        for channel in list(self._waiting):
+            self.withdraw(channel)
 
     def _match(self, message: MSRPMessage) -> MSRPChannel | None:
         # RFC 4975 section 5.4 (paraphrased): the passive endpoint binds a
@@ -737,6 +786,7 @@ class MSRPListener:
                     channel = self._match(frame.message)
                     if channel is not None:
                         self._waiting.remove(channel)
+                        channel._listener = None
                         handed_over = True
                         await channel._run(reader, writer, parser, frames[index:])
                         return

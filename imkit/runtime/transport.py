@@ -70,6 +70,10 @@ def _address(sockname: object) -> Address:
     return str(host), int(port)
 
 
+#: How many peer addresses a UDP transport keeps a Destination for.
+_MAX_SOURCES = 1024
+
+
 class UdpTransport(asyncio.DatagramProtocol):
     """SIP over UDP on one bound socket."""
 
@@ -80,6 +84,9 @@ class UdpTransport(asyncio.DatagramProtocol):
         self.limits = limits
         self.local: Address = ("", 0)
         self._transport: asyncio.DatagramTransport | None = None
+        # The Destination of each recent peer address (immutable, so shared
+        # by the datagrams from there); emptied when full.
+        self._sources: dict[object, Destination] = {}
 
     @classmethod
     async def open(cls, host: str, port: int, receiver: Receiver, limits: TransportLimits) -> UdpTransport:
@@ -96,8 +103,14 @@ class UdpTransport(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if len(data) > self.limits.max_message_size:
             return
-        host, port = _address(addr)
-        self.receiver.message_received(self.name, data, Destination(self.name, host, port), self.local)
+        source = self._sources.get(addr)
+        if source is None:
+            host, port = _address(addr)
+            source = Destination(self.name, host, port)
+            if len(self._sources) >= _MAX_SOURCES:
+                self._sources.clear()
+            self._sources[addr] = source
+        self.receiver.message_received(self.name, data, source, self.local)
 
     def error_received(self, exc: Exception) -> None:
         """ICMP errors for earlier datagrams: UDP gives no way to tell which one."""

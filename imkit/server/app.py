@@ -184,6 +184,7 @@ class TestServer:
         self._wire = WireLog(_log, trace, lane="IM server")
         self._dropped: OrderedDict[FaultKey, Fault] = OrderedDict()
         self._decided: OrderedDict[FaultKey, Fault] = OrderedDict()
+        self._record_routes: dict[str, NameAddr] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -291,10 +292,15 @@ class TestServer:
 
     def record_route(self, transport: str) -> NameAddr:
         """``<sip:host:port;transport=tcp;lr>``: our Record-Route value for one side."""
-        uri = self.uri
-        if transport.upper() != "UDP":
-            uri = uri.with_param("transport", transport.lower())
-        return NameAddr(uri.with_param("lr"))
+        key = transport.upper()
+        value = self._record_routes.get(key)
+        if value is None:
+            uri = self.uri
+            if key != "UDP":
+                uri = uri.with_param("transport", transport.lower())
+            # the sockets do not move once bound: one value per transport
+            value = self._record_routes[key] = NameAddr(uri.with_param("lr"))
+        return value
 
     # -- life cycle ------------------------------------------------------------
     async def start(self) -> TestServer:
@@ -498,7 +504,8 @@ class TestServer:
 
     async def _dispatch(self, incoming: IncomingRequest) -> None:
         request = incoming.request
-        key = _fault_key(request)
+        # _screen fills _decided; with no fault pending the Via is not read here
+        key = _fault_key(request) if self._decided else None
         fault = self._decided.pop(key, None) if key is not None else None
         if fault is not None:
             _log.info("fault %s hits %s %s", fault, request.method, request.uri)

@@ -303,9 +303,10 @@ class Focus:
 
     def owns(self, request: Request) -> bool:
         uri = request.uri
-        if isinstance(uri, SipURI) and uri.user is not None and uri.host.lower() in self._local_hosts():
+        if isinstance(uri, SipURI) and uri.user is not None:
             user = uri.user.lower()
-            if user == self.factory_user or user in self.groups or user.startswith(CONF_PREFIX):
+            if ((user in self.groups or user.startswith(CONF_PREFIX) or user == self.factory_user)
+                    and uri.host.lower() in self._local_hosts()):
                 return True
         try:
             return self.dialogs.match_request(request) is not None

@@ -237,6 +237,8 @@ class MSRPSwitch:
             if task is not current:
                 task.cancel()
         if port.channel is not None:
+            # closing a passive port whose participant never connected takes
+            # it off the listener (its place is free, a late SEND gets 481)
             await port.channel.close()
         # gather: a cancellation of the caller still propagates
         await asyncio.gather(*(t for t in port.tasks if t is not current), return_exceptions=True)

@@ -193,14 +193,15 @@ class Proxy:
             count += 1
         return count
 
-    def _looped(self, request: Request) -> bool:
+    def _looped(self, request: Request, hashed: str) -> bool:
         """RFC 3261 16.3 item 4: "If the request contains a Via header field
         with a sent-by value that equals a value placed into previous requests
         by the proxy, the request has been forwarded by this element before.
         The request has either looped or is legitimately spiraling ... the
         element MUST ... compare [the branch] against the value received in
-        that Via header field.  If the values match, the request has looped"."""
-        wanted = f"{MAGIC_COOKIE}{loop_hash(request)}."
+        that Via header field.  If the values match, the request has looped".
+        ``hashed`` is :func:`loop_hash` of the request."""
+        wanted = f"{MAGIC_COOKIE}{hashed}."
         for via in request.via:
             if self.server.is_own_sent_by(via.host, via.port) and (via.branch or "").startswith(wanted):
                 return True
@@ -220,7 +221,8 @@ class Proxy:
             # MUST return a 483 (Too many hops) response."
             self._reject(incoming, Rejection(483, "Too Many Hops"))
             return
-        if self._looped(request):
+        hashed = loop_hash(request)
+        if self._looped(request, hashed):
             self._reject(incoming, Rejection(482, "Loop Detected"))
             return
         rejection = check_proxy_require(request, SUPPORTED_OPTIONS)
@@ -247,7 +249,7 @@ class Proxy:
             return
         if incoming.cancelled.is_set():
             return
-        await self._forward(incoming, target, remaining, max_forwards)
+        await self._forward(incoming, target, remaining, max_forwards, hashed)
 
     def _copy(self, request: Request, target: Target, remaining: list[NameAddr],
               max_forwards: int | None) -> Request:
@@ -266,7 +268,7 @@ class Proxy:
         return copy
 
     async def _forward(self, incoming: IncomingRequest, target: Target, remaining: list[NameAddr],
-                       max_forwards: int | None) -> None:
+                       max_forwards: int | None, hashed: str) -> None:
         request = incoming.request
         server = self.server
         endpoint = server.require_endpoint()
@@ -297,7 +299,7 @@ class Proxy:
         # before the existing Via header field values."  The branch starts with
         # the loop-detection hash of the request as received.
         via = endpoint.new_via(destination.transport).with_param(
-            "branch", f"{MAGIC_COOKIE}{loop_hash(request)}.{server.ids.tag()}"
+            "branch", f"{MAGIC_COOKIE}{hashed}.{server.ids.tag()}"
         )
         copy.headers.add("Via", str(via), first=True)
         state = _Branch(loop=asyncio.get_running_loop())

@@ -1,8 +1,10 @@
 """Simulated users: real SIP/MSRP user agents inside the test IM Server.
 
 Each :class:`SimulatedUser` has its own :class:`imkit.runtime.Endpoint` on
-127.0.0.1 (UDP and TCP, ephemeral ports) and, per session, its own MSRP
-listener.  It answers an INVITE as its :class:`~imkit.server.behaviour.Behaviour`
+127.0.0.1 (UDP and TCP, ephemeral ports) and one MSRP listener, opened on
+first use, on which every session it answers passively waits for its
+connection (told apart by the session-id of its ``a=path`` URI, RFC 4975
+section 5.4).  It answers an INVITE as its :class:`~imkit.server.behaviour.Behaviour`
 says, with an MSRP SDP answer (RFC 4975 section 8; ``a=setup`` per RFC 6135:
 passive by default, waiting for the offerer's connection), runs the session
 timer as UAS (RFC 4028, :mod:`imkit.server.session_timer`), takes re-INVITEs
@@ -95,6 +97,10 @@ ACK_WAIT = 32.0
 MSRP_WAIT = 32.0
 #: How long closing a user waits for the answers to its BYEs.
 CLOSE_WAIT = 0.5
+#: RFC 3261 17.2.1: the server transaction "MUST generate a 100 (Trying)
+#: response unless it knows that the TU will generate a provisional or final
+#: response within 200 ms"
+TRYING_AFTER = 0.2
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,6 @@ class SimSession:
     msrp_path: str
     msrp_setup: Setup
     peer: str
-    listener: MSRPListener | None = None
     channel: MSRPChannel | None = None
     timer: SessionTimer | None = None
     messages: deque[ChatLine] = field(default_factory=lambda: deque(maxlen=MAX_CHAT_LINES))
@@ -264,9 +269,9 @@ class SimSession:
         self.dialog.terminate()
         self.user._forget(self)
         if self.channel is not None:
+            # a passive channel still waiting for its connection leaves the
+            # user's listener: a late connection for it gets 481
             await self.channel.close()
-        if self.listener is not None:
-            await self.listener.close()
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -303,7 +308,7 @@ class SimulatedUser:
         self.endpoint: Endpoint | None = None
         self.dialogs = DialogSet(max_dialogs=MAX_SESSIONS)
         self.sessions: dict[int, SimSession] = {}
-        #: INVITEs being answered (ringing, opening their MSRP listener): each
+        #: INVITEs being answered (ringing, opening the MSRP listener): each
         #: holds one of the MAX_SESSIONS places until its session exists or it failed
         self._answering = 0
         self.messages: deque[ChatLine] = deque(maxlen=MAX_CHAT_LINES)
@@ -314,6 +319,10 @@ class SimulatedUser:
         self._log = WireLog(_log, trace, prefix=f"[{name}] ", protocols=(Protocol.MSRP,), lane=name)
         self.trace = trace
         self._started: asyncio.Future[None] | None = None
+        self._listener: MSRPListener | None = None
+        self._listening: asyncio.Lock | None = None
+        #: contact URIs by transport, while the sockets are open
+        self._contacts: dict[str, SipURI] = {}
 
     def __repr__(self) -> str:
         return f"<SimulatedUser {self.aor} {self.behaviour}>"
@@ -321,11 +330,17 @@ class SimulatedUser:
     # -- life cycle --------------------------------------------------------------
     async def start(self) -> SimulatedUser:
         """Open the sockets (once; concurrent callers wait for the same start)."""
+        if self.endpoint is not None:
+            return self
         if self._started is None:
             self._started = asyncio.get_running_loop().create_future()
             try:
+                # A simulated user answers or rings at once, so its INVITE
+                # transactions send no 100 of their own (RFC 3261 17.2.1: then
+                # the 100 is a "MAY"); _invite sends one should an answer be late.
                 endpoint = Endpoint(host=self.host, udp_port=0, tcp_port=0, handler=self.handle,
-                                    trace=self._log, ids=self.ids, may_send_to=send_policy(self.host))
+                                    trace=self._log, ids=self.ids, may_send_to=send_policy(self.host),
+                                    send_trying=False)
                 await endpoint.start()
             except BaseException as exc:
                 self._started.set_exception(exc)
@@ -354,14 +369,22 @@ class SimulatedUser:
         """End every session (BYE, waiting at most :data:`CLOSE_WAIT` for the
         answers) and close the sockets."""
         await self.hangup(CLOSE_WAIT)
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
         if self.endpoint is not None:
             await self.endpoint.close()
             self.endpoint = None
+        self._contacts.clear()
         self._started = None
 
     def contact(self, transport: str = "udp") -> SipURI:
         """``sip:name@127.0.0.1:port[;transport=tcp]``: where this user is reached."""
-        return self.endpoint_or_fail.contact_uri(self.name, transport.upper())
+        key = transport.upper()
+        uri = self._contacts.get(key)
+        if uri is None:
+            uri = self._contacts[key] = self.endpoint_or_fail.contact_uri(self.name, key)
+        return uri
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
@@ -380,6 +403,20 @@ class SimulatedUser:
             task.cancel()
         for session in sessions:
             await session.end()
+
+    async def msrp_listener(self) -> MSRPListener:
+        """The MSRP listener of this user's passive sessions (opened once, on
+        first use; concurrent callers wait for the same one)."""
+        if self._listener is None:
+            if self._listening is None:
+                self._listening = asyncio.Lock()
+            async with self._listening:
+                if self._listener is None:
+                    self._listener = await MSRPListener.start(
+                        self.host, 0, on_message=self._log.msrp_hook(),
+                        max_waiting=MAX_SESSIONS, max_connections=MAX_SESSIONS,
+                    )
+        return self._listener
 
     def _forget(self, session: SimSession) -> None:
         self.sessions.pop(id(session), None)
@@ -492,10 +529,21 @@ class SimulatedUser:
         # is in self.sessions: INVITEs answered concurrently cannot all pass the
         # check above and then overfill self.dialogs.
         self._answering += 1
+        trying = asyncio.get_running_loop().call_later(TRYING_AFTER, self._trying, incoming)
         try:
             return await self._ring_and_answer(incoming, offer, offered, timer, replaced)
         finally:
+            trying.cancel()
             self._answering -= 1
+
+    def _trying(self, incoming: IncomingRequest) -> None:
+        """RFC 3261 17.2.1: no provisional or final response within 200 ms of
+        the INVITE: send the 100 (Trying) the transaction did not."""
+        transaction = incoming.transaction
+        if (self.endpoint is None or transaction is None or incoming.responded
+                or transaction.last_provisional is not None):
+            return
+        self.endpoint.respond(incoming, make_response(incoming.request, 100))
 
     async def _ring_and_answer(self, incoming: IncomingRequest, offer: SessionDescription,
                                offered: MsrpMedia, timer: Negotiated | None,
@@ -538,7 +586,7 @@ class SimulatedUser:
                       replaced: SimSession | None) -> Response | None:
         request = incoming.request
         endpoint = self.endpoint_or_fail
-        listener = await MSRPListener.start(self.host, 0, on_message=self._log.msrp_hook())
+        listener = await self.msrp_listener()
         sdp_session_id = self.ids.cseq()
         path = str(listener.uri())
         try:
@@ -551,7 +599,6 @@ class SimulatedUser:
                 raise LocalProtocolError("no media type in common")
             active = _answerer_is_active(offered, answered)
         except ProtocolError as exc:
-            await listener.close()
             return self._response(request, 488, f"Not Acceptable Here ({exc})")
         rows = [("Contact", str(contact)), *self._capabilities()]
         if timer is not None:
@@ -572,10 +619,7 @@ class SimulatedUser:
             accept_types=answered.accept_types, remote_accept_types=offered.accept_types,
             remote_max_size=offered.max_size,
         )
-        if active:
-            await listener.close()
-        else:
-            session.listener = listener
+        if not active:
             session.channel = listener.accept(msrp, on_message=self._log.msrp_hook())
         session.timer = SessionTimer(session.expire, session.refresh)
         self.dialogs.add(dialog)
@@ -671,8 +715,8 @@ class SimulatedUser:
             await self._connect(session, active)
         except (ChannelClosed, TimeoutError, OSError, ProtocolError) as exc:
             if session.acked.is_set() and not session.ended.is_set():
-                # A session whose media never came up holds a listener and one
-                # of MAX_SESSIONS places for nothing: end it (RFC 3261 15).
+                # A session whose media never came up holds one of
+                # MAX_SESSIONS places for nothing: end it (RFC 3261 15).
                 _log.info("%s: no MSRP connection in session %s (%s); ending it",
                           self.name, session.call_id, exc or type(exc).__name__)
                 await session.bye()

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from imkit.sip import Request, Response, SipURI
 from imkit.sip.errors import ParseError
+from imkit.sip.headers import header_key
 from imkit.sip.message import Message
 from imkit.sip.transaction_layer import error_response as _bare_error_response
 
@@ -49,24 +51,26 @@ class Rejection:
 _DIALOG_CREATING = frozenset({"INVITE", "SUBSCRIBE", "REFER"})
 
 #: Header accessors read to check a header is well formed (a typed accessor
-#: raises ParseError when it is not).
-_TYPED: tuple[tuple[str, Callable[[Message], object]], ...] = (
-    ("From", lambda m: m.from_),
-    ("To", lambda m: m.to),
-    ("Via", lambda m: m.via),
-    ("CSeq", lambda m: m.cseq),
-    ("Max-Forwards", lambda m: m.max_forwards),
-    ("Contact", lambda m: m.contact),
-    ("Route", lambda m: m.route),
-    ("Record-Route", lambda m: m.record_route),
-    ("Expires", lambda m: m.expires),
-    ("Content-Type", lambda m: m.content_type),
-    ("Session-Expires", lambda m: m.session_expires),
-    ("Min-SE", lambda m: m.min_se),
-    ("Event", lambda m: m.event),
-    ("Replaces", lambda m: m.replaces),
-    ("Refer-To", lambda m: m.refer_to),
-    ("Refer-Sub", lambda m: m.refer_sub),
+#: raises ParseError when it is not): name, comparison key, accessor.
+_TYPED: tuple[tuple[str, str, Callable[[Message], object]], ...] = tuple(
+    (name, header_key(name), attrgetter(accessor)) for name, accessor in (
+        ("From", "from_"),
+        ("To", "to"),
+        ("Via", "via"),
+        ("CSeq", "cseq"),
+        ("Max-Forwards", "max_forwards"),
+        ("Contact", "contact"),
+        ("Route", "route"),
+        ("Record-Route", "record_route"),
+        ("Expires", "expires"),
+        ("Content-Type", "content_type"),
+        ("Session-Expires", "session_expires"),
+        ("Min-SE", "min_se"),
+        ("Event", "event"),
+        ("Replaces", "replaces"),
+        ("Refer-To", "refer_to"),
+        ("Refer-Sub", "refer_sub"),
+    )
 )
 
 
@@ -75,10 +79,12 @@ def check_request(request: Request) -> Rejection | None:
     # RFC 3261 8.1.1: "A valid SIP request formulated by a UAC MUST, at a
     # minimum, contain the following header fields: To, From, CSeq, Call-ID,
     # Max-Forwards, and Via" (the transaction layer checked all but Max-Forwards).
-    if "Max-Forwards" not in request.headers:
+    keys = [row.key for row in request.headers]
+    if "max-forwards" not in keys:
         return Rejection(400, "Missing Max-Forwards")
-    for name, read in _TYPED:
-        if name not in request.headers:
+    present = frozenset(keys)
+    for name, key, read in _TYPED:
+        if key not in present:
             continue
         try:
             read(request)
@@ -88,7 +94,7 @@ def check_request(request: Request) -> Rejection | None:
     if from_ is not None and not from_.tag:
         # RFC 3261 8.1.1.3: "The From field MUST contain a new "tag" parameter, chosen by the UAC."
         return Rejection(400, "From has no tag")
-    if len(request.headers.fields("Call-ID")) != 1 or len(request.headers.fields("CSeq")) != 1:
+    if keys.count("call-id") != 1 or keys.count("cseq") != 1:
         return Rejection(400, "Call-ID and CSeq appear once")
     to = request.to
     if request.method in _DIALOG_CREATING and not (to is not None and to.tag) and len(request.contact) != 1:

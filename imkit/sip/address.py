@@ -19,6 +19,8 @@ from imkit.sip.headers import is_token
 from imkit.sip.params import (
     FAST_PARAMS,
     FAST_TOKEN,
+    MEMO_LIMIT,
+    MEMO_MAX_TEXT,
     Params,
     builder_for,
     make_params,
@@ -47,10 +49,20 @@ class NameAddr:
 
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> "NameAddr":
+        # What the fast path read is remembered by text (see
+        # imkit.sip.params.remember).
+        memo = _PARSED
+        address = memo.get(text)
+        if address is not None:
+            return address
+        address = _fast_name_addr(text.strip())
+        if address is not None:
+            if len(text) <= MEMO_MAX_TEXT:
+                if len(memo) >= MEMO_LIMIT:
+                    memo.clear()
+                memo[text] = address
+            return address
         text = text.strip()
-        fast = _fast_name_addr(text)
-        if fast is not None:
-            return fast
         if not text:
             raise ParseError("empty address", offset)
         lt = _find_unquoted(text, "<")
@@ -132,6 +144,8 @@ _FAST_ANGLE_RE = re.compile(
 _FAST_BARE_RE = re.compile(rf"{FAST_BARE_SIP_URI}({FAST_PARAMS})")
 
 _NameAddrBuilder = builder_for(NameAddr)
+#: NameAddr.parse's answers by text (see imkit.sip.params.remember).
+_PARSED: dict[str, NameAddr] = {}
 
 
 def _fast_name_addr(text: str) -> NameAddr | None:

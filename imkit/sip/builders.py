@@ -15,7 +15,14 @@ from collections.abc import Iterable
 
 from imkit.errors import LocalProtocolError
 from imkit.sip.address import NameAddr
-from imkit.sip.headers import Field, Headers, canonical_name, is_token, split_list
+from imkit.sip.headers import (
+    Field,
+    Headers,
+    canonical_name,
+    copy_as,
+    is_token,
+    split_list,
+)
 from imkit.sip.ids import MAGIC_COOKIE, IdGenerator, new_branch, new_call_id, new_tag
 from imkit.sip.message import Request, Response
 from imkit.sip.uri import URI, parse_uri
@@ -33,9 +40,16 @@ DIALOG_CREATING_METHODS = frozenset({"INVITE", "SUBSCRIBE", "NOTIFY", "REFER"})
 HeaderRows = Iterable[tuple[str, str]]
 
 
-def _copy_rows(source: Headers, name: str, target: list[Field]) -> None:
-    for row in source.fields(name):
-        target.append(Field(canonical_name(row.name), row.value))
+def _copy_rows(source: Headers, key: str, target: list[Field]) -> None:
+    """Append a copy of every row of comparison key ``key``, each under its
+    header's canonical name."""
+    rows = source._keyed().get(key)
+    if rows is not None:
+        for row in rows:
+            target.append(copy_as(row, canonical_name(row.name)))
+
+
+_ANSWERED_HEADERS = (("Via", "via"), ("From", "from"), ("To", "to"), ("Call-ID", "call-id"), ("CSeq", "cseq"))
 
 
 def _add_tag(to_value: str, tag: str) -> str:
@@ -70,45 +84,49 @@ def make_response(
     if body and content_type is None:
         # RFC 3261 20.15: "The Content-Type header field MUST be present if the body is not empty."
         raise LocalProtocolError("a body needs a Content-Type")
-    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
-        if not request.headers.fields(name):
+    source = request.headers
+    index = source._keyed()
+    for name, key in _ANSWERED_HEADERS:
+        if key not in index:
             raise LocalProtocolError(f"the request has no {name} to copy into a response")
     rows: list[Field] = []
     # RFC 3261 8.2.6.2: "The Via header field values in the response MUST equal
     # the Via header field values in the request and MUST maintain the same ordering."
-    _copy_rows(request.headers, "Via", rows)
+    _copy_rows(source, "via", rows)
     if status > 100 and status < 300 and request.method in DIALOG_CREATING_METHODS:
         # RFC 3261 12.1.1: "the UAS MUST copy all Record-Route header field values
         # from the request into the response ... and MUST maintain the order"
-        _copy_rows(request.headers, "Record-Route", rows)
+        _copy_rows(source, "record-route", rows)
     # "The From field of the response MUST equal the From header field of the request."
-    _copy_rows(request.headers, "From", rows)
-    to_value = request.headers.fields("To")[0].value
-    has_tag = request.to is not None and request.to.tag is not None
+    _copy_rows(source, "from", rows)
+    to_row = index["to"][0]
+    to_value = to_row.value
+    to = request.to
+    has_tag = to is not None and to.tag is not None
     if not has_tag and status != 100:
         # "if the To header field in the request did not contain a tag, ... the UAS
         # MUST add a tag to the To header field in the response (with the exception
         # of the 100 (Trying) response, in which a tag MAY be present)."
         if to_tag is None:
             raise LocalProtocolError(f"a {status} response to a request without To tag needs to_tag")
-        to_value = _add_tag(to_value, to_tag)
-    rows.append(Field("To", to_value))
+        rows.append(Field("To", _add_tag(to_value, to_tag)))
+    else:
+        rows.append(copy_as(to_row, "To"))
     # "The Call-ID header field of the response MUST equal the Call-ID header field of the request."
-    _copy_rows(request.headers, "Call-ID", rows)
+    _copy_rows(source, "call-id", rows)
     # "The CSeq header field of the response MUST equal the CSeq field of the request."
-    _copy_rows(request.headers, "CSeq", rows)
+    _copy_rows(source, "cseq", rows)
     if status == 100:
         # RFC 3261 8.2.6.1: "When a 100 (Trying) response is generated, any Timestamp
         # header field present in the request MUST be copied into this 100 (Trying) response."
-        _copy_rows(request.headers, "Timestamp", rows)
-    response = Response(status, reason, Headers(rows))
+        _copy_rows(source, "timestamp", rows)
+    response_headers = Headers(rows)
     for name, value in headers:
-        response.headers.add(name, value)
+        response_headers.add(name, value)
     if content_type is not None:
-        response.headers.add("Content-Type", content_type)
-    response.headers.add("Content-Length", str(len(body)))
-    response.body = body
-    return response
+        response_headers.add("Content-Type", content_type)
+    response_headers.add("Content-Length", str(len(body)))
+    return Response(status, reason, response_headers, body)
 
 
 def new_request(
@@ -211,14 +229,14 @@ def _copy_for(request: Request, method: str, *, to_value: str | None) -> Request
     if not top or cseq is None:
         raise LocalProtocolError("the request has no Via or CSeq")
     rows: list[Field] = [Field("Via", split_list(top[0].value)[0])]
-    _copy_rows(request.headers, "Max-Forwards", rows)
-    _copy_rows(request.headers, "Route", rows)
-    _copy_rows(request.headers, "From", rows)
+    _copy_rows(request.headers, "max-forwards", rows)
+    _copy_rows(request.headers, "route", rows)
+    _copy_rows(request.headers, "from", rows)
     if to_value is None:
-        _copy_rows(request.headers, "To", rows)
+        _copy_rows(request.headers, "to", rows)
     else:
         rows.append(Field("To", to_value))
-    _copy_rows(request.headers, "Call-ID", rows)
+    _copy_rows(request.headers, "call-id", rows)
     rows.append(Field("CSeq", f"{cseq.seq} {method}"))
     rows.append(Field("Content-Length", "0"))
     return Request(method, request.uri, Headers(rows))

@@ -19,10 +19,10 @@ CRLF keep-alives (RFC 5626): a double CRLF between messages is a ping, which
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from imkit.sip.errors import FramingError, ParseError
-from imkit.sip.headers import header_key
 from imkit.sip.message import MAX_MESSAGE_SIZE, SIPMessage, parse
 
 
@@ -31,19 +31,25 @@ class KeepAlivePing:
     """A double CRLF seen between messages (RFC 5626 3.5.1)."""
 
 
+#: A Content-Length row (full or compact name) in a lower-cased head: the
+#: line end before it, the name as a row-by-row reading finds it after
+#: ``bytes.strip`` (white space around it, but not SP or HTAB first, which
+#: makes a continuation line), the colon and the rest of the line.
+_CONTENT_LENGTH_RE = re.compile(
+    rb"\n(?:[\r\x0b\x0c][ \t\r\x0b\x0c]*+)?(?:content-length|l)[ \t\r\x0b\x0c]*+:([^\n]*)"
+)
+
+
 def _content_length(head: bytes, offset: int) -> int | None:
+    """The Content-Length of a head (start line and header rows): ``None``
+    when it has none, a :class:`FramingError` when it has several or one
+    that is not a number."""
+    first = head.find(b"\n")
+    if first < 0:
+        return None
     found: int | None = None
-    for line in head.split(b"\n")[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or name[:1] in (b" ", b"\t"):
-            continue
-        try:
-            key = header_key(name.strip().decode("ascii"))
-        except UnicodeDecodeError:
-            continue
-        if key != "content-length":
-            continue
-        text = value.strip()
+    for match in _CONTENT_LENGTH_RE.finditer(head.lower(), first):
+        text = head[match.start(1) : match.end(1)].strip()
         if found is not None:
             raise FramingError("Content-Length appears more than once", offset)
         if not text.isdigit():

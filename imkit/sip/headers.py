@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import TypeVar
 
+from imkit.errors import LocalProtocolError
 from imkit.sip.errors import ParseError
+from imkit.sip.params import MEMO_LIMIT
 
 T = TypeVar("T")
 
@@ -123,11 +124,12 @@ def split_list(value: str) -> list[str]:
     single header field row by appending each subsequent field-value to the
     first, each separated by a comma."
     """
+    if "," not in value:
+        # Nothing to split on.
+        value = value.strip()
+        return [value] if value else []
     if '"' not in value and "<" not in value:
         # Nothing can hide a comma: a plain split gives the same items.
-        if "," not in value:
-            value = value.strip()
-            return [value] if value else []
         return [item for item in map(str.strip, value.split(",")) if item]
     items: list[str] = []
     depth = 0
@@ -160,7 +162,11 @@ def split_list(value: str) -> list[str]:
     return items
 
 
-@dataclass(eq=False, slots=True)
+#: How many times a :class:`Field` has been renamed; a :class:`Headers`
+#: rebuilds its index of rows by key when this has moved since it built it.
+_renames = 0
+
+
 class Field:
     """One header field row: the name and value as written.
 
@@ -169,25 +175,37 @@ class Field:
     (without the final CRLF) or ``None`` for a field built locally.  ``offset``
     is where the row started in the parsed message (for error positions).
 
-    A row also remembers its comparison key and the typed value last parsed
-    from it (see :meth:`typed`); both are recomputed when ``name`` or
-    ``value`` is reassigned.
+    A row also keeps its comparison key (``key``, recomputed when ``name`` is
+    reassigned) and the typed value last parsed from it (see :meth:`typed`).
+
+    A plain class with slots rather than a dataclass: every received message
+    builds a dozen rows, and the parser fills them in without ``__init__``.
     """
 
-    name: str
-    value: str
-    raw: bytes | None = None
-    offset: int = 0
-    _key_name: str | None = field(default=None, init=False, repr=False)
-    _key: str = field(default="", init=False, repr=False)
-    _typed: tuple[str, object, bool, object] | None = field(default=None, init=False, repr=False)
+    __slots__ = ("_key", "_name", "_typed", "offset", "raw", "value")
+
+    def __init__(self, name: str, value: str, raw: bytes | None = None, offset: int = 0) -> None:
+        self._name = name
+        self.value = value
+        self.raw = raw
+        self.offset = offset
+        self._key = header_key(name)
+        self._typed: tuple[str, object, bool, object] | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        global _renames
+        self._name = name
+        self._key = header_key(name)
+        _renames += 1
 
     @property
     def key(self) -> str:
-        name = self.name
-        if name is not self._key_name:
-            self._key = header_key(name)
-            self._key_name = name
+        """The comparison key of the name (:func:`header_key`)."""
         return self._key
 
     def typed(self, parser: Callable[[str, int], T], many: bool = False) -> T | tuple[T, ...]:
@@ -208,36 +226,99 @@ class Field:
             and (cached[1] is parser or cached[1] == parser)
         ):
             return cached[3]  # type: ignore[return-value]
-        offset = self.offset + len(self.name) + 1
-        result: T | tuple[T, ...] = (
-            tuple([parser(item, offset) for item in split_list(value)]) if many else parser(value, offset)
-        )
+        offset = self.offset + len(self._name) + 1
+        result: T | tuple[T, ...]
+        if not many:
+            result = parser(value, offset)
+        elif "," not in value:
+            # One item at most (split_list's answer, without the call).
+            item = value.strip()
+            result = (parser(item, offset),) if item else ()
+        else:
+            result = tuple([parser(item, offset) for item in split_list(value)])
         self._typed = (value, parser, many, result)
         return result
 
     def to_bytes(self) -> bytes:
         if self.raw is not None:
             return self.raw
-        return f"{self.name}: {self.value}".encode("utf-8")
+        return f"{self._name}: {self.value}".encode("utf-8")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Field):
             return NotImplemented
-        return self.key == other.key and self.value == other.value
+        return self._key == other._key and self.value == other.value
 
     def __repr__(self) -> str:
-        return f"Field({self.name!r}, {self.value!r})"
+        return f"Field({self._name!r}, {self.value!r})"
+
+
+_new = object.__new__
+
+
+def _clone(row: Field) -> Field:
+    """A copy of ``row``, typed value included (it is immutable)."""
+    copy = _new(Field)
+    copy._name = row._name
+    copy.value = row.value
+    copy.raw = row.raw
+    copy.offset = row.offset
+    copy._key = row._key
+    copy._typed = row._typed
+    return copy
+
+
+def copy_as(row: Field, name: str) -> Field:
+    """A locally built copy of ``row`` (no raw bytes, so written as
+    ``name: value``) under ``name``, another spelling of the same header
+    (:func:`canonical_name`).  The typed value already parsed from the value
+    comes along: it is immutable and the value is the same."""
+    copy = _new(Field)
+    copy._name = name
+    copy.value = row.value
+    copy.raw = None
+    copy.offset = 0
+    copy._key = row._key
+    copy._typed = row._typed
+    return copy
+
+
+def _index_of(fields: list[Field]) -> dict[str, list[Field]]:
+    index: dict[str, list[Field]] = {}
+    for row in fields:
+        rows = index.get(row._key)
+        if rows is None:
+            index[row._key] = [row]
+        else:
+            rows.append(row)
+    return index
 
 
 class Headers:
-    """The ordered header fields of a SIP message or MIME body part."""
+    """The ordered header fields of a SIP message or MIME body part.
 
-    __slots__ = ("_fields",)
+    Besides the rows in order, a :class:`Headers` keeps an index of them by
+    comparison key (built by the parser or when first needed, kept up to date
+    by its methods, rebuilt after a row is renamed), so looking a header up
+    does not scan every row.
+    """
+
+    __slots__ = ("_epoch", "_fields", "_index")
 
     def __init__(self, fields: Iterable[Field | tuple[str, str]] = ()) -> None:
         self._fields: list[Field] = [
             f if isinstance(f, Field) else Field(f[0], f[1]) for f in fields
         ]
+        self._index: dict[str, list[Field]] | None = None
+        self._epoch = 0
+
+    def _keyed(self) -> dict[str, list[Field]]:
+        """The rows by comparison key, each list in wire order (never empty)."""
+        index = self._index
+        if index is None or self._epoch != _renames:
+            index = self._index = _index_of(self._fields)
+            self._epoch = _renames
+        return index
 
     # -- reading -----------------------------------------------------------
     def __iter__(self) -> Iterator[Field]:
@@ -249,8 +330,7 @@ class Headers:
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        key = header_key(name)
-        return any(f.key == key for f in self._fields)
+        return header_key(name) in self._keyed()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
@@ -262,33 +342,33 @@ class Headers:
 
     def fields(self, name: str) -> list[Field]:
         """Every row of header ``name`` (any spelling, compact form included)."""
-        key = header_key(name)
-        # f.key, inlined for speed: the cached key while the name is unchanged.
-        return [f for f in self._fields if (f._key if f._key_name is f.name else f.key) == key]
+        rows = self._keyed().get(header_key(name))
+        return rows[:] if rows is not None else []
 
     def first(self, name: str) -> Field | None:
         """The first row of ``name``, or ``None``."""
-        return self.first_by_key(header_key(name))
+        rows = self._keyed().get(header_key(name))
+        return None if rows is None else rows[0]
 
     def first_by_key(self, key: str) -> Field | None:
         """:meth:`first` for a comparison key made by :func:`header_key`."""
-        for f in self._fields:
-            if (f._key if f._key_name is f.name else f.key) == key:
-                return f
-        return None
+        rows = self._keyed().get(key)
+        return None if rows is None else rows[0]
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of the first row of ``name``, or ``default``."""
-        row = self.first(name)
-        return default if row is None else row.value
+        rows = self._keyed().get(header_key(name))
+        return default if rows is None else rows[0].value
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name`` in wire order, list-valued rows split."""
         key = header_key(name)
-        rows = [f.value for f in self._fields if f.key == key]
+        rows = self._keyed().get(key)
+        if rows is None:
+            return []
         if key in LIST_HEADERS:
-            return [item for row in rows for item in split_list(row)]
-        return rows
+            return [item for row in rows for item in split_list(row.value)]
+        return [row.value for row in rows]
 
     # -- changing ----------------------------------------------------------
     def add(self, name: str, value: str, *, first: bool = False) -> Field:
@@ -299,17 +379,29 @@ class Headers:
             self._fields.insert(0, row)
         else:
             self._fields.append(row)
+        index = self._index
+        if index is not None:
+            # Kept up to date (a stale one is rebuilt by _keyed anyway).
+            rows = index.get(row._key)
+            if rows is None:
+                index[row._key] = [row]
+            elif first:
+                rows.insert(0, row)
+            else:
+                rows.append(row)
         return row
 
     def set(self, name: str, value: str) -> Field:
         """Replace every row of ``name`` by one row, kept where the first was."""
         _check_field(name, value)
-        key = header_key(name)
         row = Field(name, value)
+        key = row._key
+        if self._index is not None:
+            self._index[key] = [row]
         for i, f in enumerate(self._fields):
-            if f.key == key:
+            if f._key == key:
                 self._fields[i] = row
-                self._fields = [g for g in self._fields if g is row or g.key != key]
+                self._fields = [g for g in self._fields if g is row or g._key != key]
                 return row
         self._fields.append(row)
         return row
@@ -320,9 +412,10 @@ class Headers:
         close a header block), or at the end when none is present."""
         _check_field(name, value)
         row = Field(name, value)
+        self._index = None
         keys = {header_key(a) for a in anchors}
         for i, f in enumerate(self._fields):
-            if f.key in keys:
+            if f._key in keys:
                 self._fields.insert(i, row)
                 return row
         self._fields.append(row)
@@ -332,31 +425,45 @@ class Headers:
         """Remove every row of ``name``; return how many were removed."""
         key = header_key(name)
         before = len(self._fields)
-        self._fields = [f for f in self._fields if f.key != key]
+        self._fields = [f for f in self._fields if f._key != key]
+        if self._index is not None:
+            self._index.pop(key, None)
         return before - len(self._fields)
 
     def remove_first(self, name: str) -> Field | None:
         """Remove and return the first row of ``name`` (a proxy pops its Via)."""
         key = header_key(name)
         for i, f in enumerate(self._fields):
-            if f.key == key:
+            if f._key == key:
+                index = self._index
+                if index is not None:
+                    # The first row of the key in wire order is first in its list.
+                    rows = index.get(key)
+                    if rows is not None and rows[0] is f:
+                        if len(rows) == 1:
+                            del index[key]
+                        else:
+                            del rows[0]
+                    else:
+                        self._index = None
                 return self._fields.pop(i)
         return None
 
     def copy(self) -> "Headers":
-        return Headers(
-            Field(f.name, f.value, f.raw, f.offset) for f in self._fields
-        )
+        copy = Headers()
+        copy._fields = [_clone(f) for f in self._fields]
+        return copy
 
     def to_bytes(self) -> bytes:
-        return b"".join(f.to_bytes() + b"\r\n" for f in self._fields)
+        return b"".join([(f.raw if f.raw is not None else f.to_bytes()) + b"\r\n" for f in self._fields])
 
 
 def _check_field(name: str, value: str) -> None:
-    from imkit.errors import LocalProtocolError
-
-    if not is_token(name):
-        raise LocalProtocolError(f"header name {name!r} is not a token")
+    if name not in _TOKEN_NAMES:
+        if not is_token(name):
+            raise LocalProtocolError(f"header name {name!r} is not a token")
+        if len(_TOKEN_NAMES) < _KEY_MEMO_LIMIT:
+            _TOKEN_NAMES.add(name)
     if "\r" in value or "\n" in value:
         raise LocalProtocolError(f"header {name} value contains CR or LF")
 
@@ -369,67 +476,100 @@ def parse_header_block(
     Lines are separated by CRLF (a bare LF is tolerated); a line starting with
     SP or HTAB continues the previous row (RFC 3261 7.3.1 folding).
     """
+    headers = Headers()
     if not data:
-        return Headers()
-    fields = _plain_rows(data, base_offset, max_fields)
+        return headers
+    index: dict[str, list[Field]] = {}
+    fields = _plain_rows(data, base_offset, max_fields, index)
     if fields is None:
         fields = _rows(data, base_offset, max_fields)
-    headers = Headers()
+    else:
+        headers._index = index
+        headers._epoch = _renames
     headers._fields = fields
     return headers
 
 
-_new = object.__new__
+#: The name, value and key of each row by its bytes (a bounded memo, see
+#: imkit.sip.params.remember): a message repeats most rows of the messages
+#: before it.
+_ROW_MEMO: dict[bytes, tuple[str, str, str]] = {}
+#: The rows of larger blocks are not remembered (bounds the memo's memory).
+_MEMO_MAX_BLOCK = 2048
 
 
-def _plain_rows(data: bytes, base_offset: int, max_fields: int) -> list[Field] | None:
+def _plain_rows(
+    data: bytes, base_offset: int, max_fields: int, index: dict[str, list[Field]]
+) -> list[Field] | None:
     """The fast path of :func:`parse_header_block`: a UTF-8 block of well-formed
-    one-line rows, decoded at once.  ``None`` for anything else (folding, an
-    empty line, a bad name, too many rows, bytes that are not UTF-8), which
-    :func:`_rows` then parses or reports with the exact error and offset."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    lines = text.split("\r\n")
-    if text.count("\n") != len(lines) - 1 or text[-1:] == "\r":
-        # Some line ends in a bare LF, or the last line in a CR.
-        return _plain_lf_rows(data, text, base_offset, max_fields)
-    if len(lines) > max_fields:
-        return None
+    one-line rows, also entered in ``index`` by key (see Headers._keyed).
+    ``None`` for anything else (folding, an empty line, a bad name, too many
+    rows, bytes that are not UTF-8), which :func:`_rows` then parses or
+    reports with the exact error and offset."""
     # In UTF-8 the bytes CR and LF are only ever those characters, so the
-    # byte rows and the text rows split alike.
+    # block splits into the rows its text would, and it is UTF-8 when each
+    # row is.
+    raws = data.split(b"\r\n")
+    if data.count(b"\n") != len(raws) - 1 or data[-1:] == b"\r":
+        # Some line ends in a bare LF, or the last line in a CR.
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return _plain_lf_rows(data, text, base_offset, max_fields, index)
+    if len(raws) > max_fields:
+        return None
     fields: list[Field] = []
     append = fields.append
     position = base_offset
+    memo = _ROW_MEMO
+    # Room for every row of the block (see imkit.sip.params.remember); rows
+    # are remembered when the block is small, so none is long.
+    if len(memo) > MEMO_LIMIT - len(raws):
+        memo.clear()
+    keep = len(data) <= _MEMO_MAX_BLOCK
     token_names = _TOKEN_NAMES
-    key_memo = _KEY_MEMO
-    for raw, line in zip(data.split(b"\r\n"), lines):
-        name, colon, value = line.partition(":")
-        if not colon:
-            return None
-        if name not in token_names:
-            name = name.rstrip(" \t")
+    for raw in raws:
+        parts = memo.get(raw)
+        if parts is None:
+            # The name, value and key of a row not seen lately.
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            name, colon, value = line.partition(":")
+            if not colon:
+                return None
             if name not in token_names:
-                if not (name.isascii() and is_token(name)):
-                    return None
-                if len(token_names) < _KEY_MEMO_LIMIT:
-                    token_names.add(name)
+                name = name.rstrip(" \t")
+                if name not in token_names:
+                    if not (name.isascii() and is_token(name)):
+                        return None
+                    if len(token_names) < _KEY_MEMO_LIMIT:
+                        token_names.add(name)
+            parts = (name, value.strip(), _KEY_MEMO.get(name) or header_key(name))
+            if keep:
+                memo[raw] = parts
         # A Field built without its __init__, its key filled in at once.
         row = _new(Field)
-        row.name = name
-        row.value = value.strip()
+        row._name, row.value, key = parts
+        row._key = key
         row.raw = raw
         row.offset = position
         row._typed = None
-        row._key_name = name
-        row._key = key_memo.get(name) or header_key(name)
         append(row)
+        rows = index.get(key)
+        if rows is None:
+            index[key] = [row]
+        else:
+            rows.append(row)
         position += len(raw) + 2
     return fields
 
 
-def _plain_lf_rows(data: bytes, text: str, base_offset: int, max_fields: int) -> list[Field] | None:
+def _plain_lf_rows(
+    data: bytes, text: str, base_offset: int, max_fields: int, index: dict[str, list[Field]]
+) -> list[Field] | None:
     """:func:`_plain_rows` for a block whose lines may end in a bare LF."""
     fields: list[Field] = []
     append = fields.append
@@ -452,6 +592,7 @@ def _plain_lf_rows(data: bytes, text: str, base_offset: int, max_fields: int) ->
         position += size
     if len(fields) > max_fields:
         return None
+    index.update(_index_of(fields))
     return fields
 
 

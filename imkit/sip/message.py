@@ -18,8 +18,8 @@ from typing import Callable, TypeVar, Union
 
 from imkit.sip.address import NameAddr, parse_address_list
 from imkit.sip.errors import ParseError
-from imkit.sip.headers import Field, Headers, is_token, parse_header_block
-from imkit.sip.params import FAST_TOKEN
+from imkit.sip.headers import Field, Headers, header_key, is_token, parse_header_block
+from imkit.sip.params import FAST_TOKEN, MEMO_MAX_TEXT, remember
 from imkit.sip.uri import FAST_SIP_URI, URI, make_sip_uri, parse_uri
 from imkit.sip.values import (
     Challenge,
@@ -78,7 +78,14 @@ class Message(abc.ABC):
         """The request line or status line, without CRLF."""
 
     def __bytes__(self) -> bytes:
-        return self.start_line().encode("utf-8") + b"\r\n" + self.headers.to_bytes() + b"\r\n" + self.body
+        parts = [self.start_line().encode("utf-8")]
+        append = parts.append
+        for row in self.headers._fields:
+            raw = row.raw
+            append(raw if raw is not None else row.to_bytes())
+        append(b"")
+        append(self.body)
+        return b"\r\n".join(parts)
 
     def set_body(self, body: bytes, content_type: str | None = None) -> None:
         """Replace the body, and Content-Type (when given) and Content-Length."""
@@ -101,14 +108,17 @@ class Message(abc.ABC):
 
     # -- typed access --------------------------------------------------------
     def _one(self, name: str, parser: Callable[[str, int], T]) -> T | None:
-        row = self.headers.first(name)
-        if row is None:
+        rows = self.headers._keyed().get(header_key(name))
+        if rows is None:
             return None
-        return row.typed(parser)  # type: ignore[return-value]
+        return rows[0].typed(parser)  # type: ignore[return-value]
 
     def _many(self, name: str, parser: Callable[[str, int], T]) -> list[T]:
+        rows = self.headers._keyed().get(header_key(name))
+        if rows is None:
+            return []
         out: list[T] = []
-        for row in self.headers.fields(name):
+        for row in rows:
             out.extend(row.typed(parser, many=True))  # type: ignore[arg-type]
         return out
 
@@ -119,17 +129,27 @@ class Message(abc.ABC):
     # key and share the parsers _check_core_headers cached values with.
     @property
     def via(self) -> list[Via]:
+        rows = self.headers._keyed().get("via")
+        if rows is None:
+            return []
+        if len(rows) == 1:
+            return list(rows[0].typed(_parse_via, many=True))  # type: ignore[arg-type]
         out: list[Via] = []
-        for row in self.headers._fields:
-            # row.key, inlined: the cached key while the name is unchanged.
-            if (row._key if row._key_name is row.name else row.key) == "via":
-                out.extend(row.typed(_parse_via, many=True))  # type: ignore[arg-type]
+        for row in rows:
+            out.extend(row.typed(_parse_via, many=True))  # type: ignore[arg-type]
         return out
 
     @property
     def top_via(self) -> Via | None:
-        vias = self.via
-        return vias[0] if vias else None
+        # Every row is read, as self.via reads them (a malformed one raises).
+        rows = self.headers._keyed().get("via")
+        top: Via | None = None
+        if rows is not None:
+            for row in rows:
+                vias = row.typed(_parse_via, many=True)
+                if top is None and vias:
+                    top = vias[0]  # type: ignore[index]
+        return top
 
     @property
     def from_(self) -> NameAddr | None:
@@ -407,14 +427,35 @@ def parse(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> SIPMessage:
     start = head if line_end == -1 else head[:line_end]
     header_block = b"" if line_end == -1 else head[line_end + 1 :]
     start = start[:-1] if start.endswith(b"\r") else start
-    try:
-        start_text = start.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ParseError("start line is not UTF-8", exc.start) from None
+    known = _START_LINES.get(start)
+    if known is None:
+        try:
+            start_text = start.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ParseError("start line is not UTF-8", exc.start) from None
     headers = parse_header_block(header_block, base_offset=line_end + 1, max_fields=MAX_HEADER_FIELDS)
-    message = _parse_start_line(start_text, headers, body)
+    if known is None:
+        message = _parse_start_line(start_text, headers, body)
+        if len(start) <= MEMO_MAX_TEXT:
+            remember(_START_LINES, start, _start_parts(message))
+    elif known[0] is None:
+        message = Response(known[1], known[2], headers, body, known[3])
+    else:
+        message = Request(known[0], known[1], headers, body, known[2])
     _check_core_headers(message, len(body), body_offset)
     return message
+
+
+#: What _parse_start_line read from a start line, by its bytes (see
+#: imkit.sip.params.remember): ``(method, uri, version)`` of a request,
+#: ``(None, status, reason, version)`` of a response.  The URI is immutable.
+_START_LINES: dict[bytes, tuple] = {}
+
+
+def _start_parts(message: SIPMessage) -> tuple:
+    if isinstance(message, Request):
+        return (message.method, message.uri, message.version)
+    return (None, message.status, message.reason, message.version)
 
 
 #: The common request line, matched in one go (method, fast SIP URI,
@@ -456,59 +497,52 @@ _SINGLE_KEYS = {name.lower(): name for name in _SINGLE_HEADERS}
 
 
 def _check_core_headers(message: SIPMessage, body_length: int, body_offset: int) -> None:
-    # One pass over the rows; the typed values parsed here stay cached in
-    # their rows (Field.typed), so the accessors do not parse them again.
-    first: dict[str, Field] = {}
-    repeated = False
-    vias: list[Field] = []
-    row: Field | None
-    for row in message.headers._fields:
-        # row.key, inlined: the cached key while the name is unchanged.
-        key = row._key if row._key_name is row.name else row.key
-        if key == "via":
-            vias.append(row)
-        elif key in _SINGLE_KEYS:
-            if key in first:
-                repeated = True
-            else:
-                first[key] = row
-    if repeated:
+    # The rows by key (Headers' index, kept for later look-ups); the typed
+    # values parsed here stay cached in their rows (Field.typed), so the
+    # accessors do not parse them again.
+    headers = message.headers
+    index = headers._keyed()
+    get = index.get
+    if len(index) != len(headers._fields):
+        # Some header appears more than once.
         for key, name in _SINGLE_KEYS.items():
-            if key in first:
-                again = next(
-                    (r for r in message.headers._fields if r is not first[key] and r.key == key), None
-                )
-                if again is not None:
-                    raise ParseError(f"{name} appears more than once", again.offset)
+            rows = get(key)
+            if rows is not None and len(rows) > 1:
+                raise ParseError(f"{name} appears more than once", rows[1].offset)
     # Parsed in the order the checks always ran (From, To, CSeq, Via,
     # Max-Forwards), so a message with several faults reports the same one.
     # Each value is cached in its row as Field.typed would cache it: a row
     # fresh from the parser has nothing cached yet.
-    get = first.get
     for key, parser in _CORE_PARSERS:
-        row = get(key)
-        if row is not None:
+        rows = get(key)
+        if rows is not None:
+            row = rows[0]
             value = row.value
-            row._typed = (value, parser, False, parser(value, row.offset + len(row.name) + 1))
-    for row in vias:
-        row.typed(_parse_via, many=True)
-    row = get("max-forwards")
-    if row is not None:
+            row._typed = (value, parser, False, parser(value, row.offset + len(row._name) + 1))
+    rows = get("via")
+    if rows is not None:
+        for row in rows:
+            row.typed(_parse_via, many=True)
+    rows = get("max-forwards")
+    if rows is not None:
+        row = rows[0]
         value = row.value
-        row._typed = (value, _parse_int, False, _parse_int(value, row.offset + len(row.name) + 1))
-    call_id = get("call-id")
-    if call_id is not None and (not call_id.value or " " in call_id.value):
-        raise ParseError("malformed Call-ID", call_id.offset)
-    length_row = get("content-length")
-    length = None
-    if length_row is not None:
-        value = length_row.value
-        length = _parse_int(value, length_row.offset + len(length_row.name) + 1)
-        length_row._typed = (value, _parse_int, False, length)
-    if length is not None and length != body_length:
-        raise ParseError(
-            f"Content-Length is {length} but the body has {body_length} bytes", body_offset
-        )
+        row._typed = (value, _parse_int, False, _parse_int(value, row.offset + len(row._name) + 1))
+    rows = get("call-id")
+    if rows is not None:
+        value = rows[0].value
+        if not value or " " in value:
+            raise ParseError("malformed Call-ID", rows[0].offset)
+    rows = get("content-length")
+    if rows is not None:
+        row = rows[0]
+        value = row.value
+        length = _parse_int(value, row.offset + len(row._name) + 1)
+        row._typed = (value, _parse_int, False, length)
+        if length != body_length:
+            raise ParseError(
+                f"Content-Length is {length} but the body has {body_length} bytes", body_offset
+            )
 
 
 _parse_name_addr = NameAddr.parse

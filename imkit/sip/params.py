@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, TypeVar
 
 from imkit.sip.errors import ParseError
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def unquote(text: str) -> str:
@@ -104,14 +107,22 @@ class Params:
     def __len__(self) -> int:
         return len(self.items)
 
+    # Names compare case-insensitively; ``n == name`` first spares the
+    # lower-casing in the usual case of the same spelling.
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and any(n.lower() == name.lower() for n, _ in self.items)
+        if not isinstance(name, str):
+            return False
+        lowered = name.lower()
+        for n, _ in self.items:
+            if n == name or n.lower() == lowered:
+                return True
+        return False
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of ``name`` (unquoted), ``default`` when absent; a flag gives ``""``."""
         lowered = name.lower()
         for n, v in self.items:
-            if n.lower() == lowered:
+            if n == name or n.lower() == lowered:
                 return "" if v is None else unquote(v)
         return default
 
@@ -119,7 +130,7 @@ class Params:
         """The value of ``name`` as written (quotes kept)."""
         lowered = name.lower()
         for n, v in self.items:
-            if n.lower() == lowered:
+            if n == name or n.lower() == lowered:
                 return v
         return None
 
@@ -137,11 +148,11 @@ class Params:
                 items.append((n, v))
         if not replaced:
             items.append((name, value))
-        return Params(tuple(items))
+        return _params(tuple(items))
 
     def without(self, name: str) -> "Params":
         lowered = name.lower()
-        return Params(tuple((n, v) for n, v in self.items if n.lower() != lowered))
+        return _params(tuple([(n, v) for n, v in self.items if n.lower() != lowered]))
 
     def __str__(self) -> str:
         return "".join(f";{n}" if v is None else f";{n}={v}" for n, v in self.items)
@@ -165,6 +176,27 @@ _FAST_VALUE = r"""(?:[A-Za-z0-9\-.!%*_+`'~:\[\]/@&$?]++|"[^"\\;\r\n]*+")"""
 FAST_PARAMS = rf"(?:;{FAST_TOKEN}(?:={_FAST_VALUE})?+)*+"
 _FAST_PARAMS_RE = re.compile(rf"{FAST_TOKEN}(?:={_FAST_VALUE})?+{FAST_PARAMS}")
 
+# -- memos -----------------------------------------------------------------
+# The same header values come back message after message (the From, To,
+# Call-ID and Via of a dialog or transaction, CSeq, Max-Forwards ...).  The
+# parsers of the hot header values remember what they read, by text: their
+# values are immutable, so handing the same one out again is safe, and a
+# text that failed is never remembered (it is parsed, and fails, again).
+
+#: Entries per memo; a full memo is emptied, so hostile input cannot grow it.
+MEMO_LIMIT = 2048
+#: Longer texts are not remembered (bounds the memory a memo holds).
+MEMO_MAX_TEXT = 512
+
+
+def remember(memo: dict[K, V], key: K, value: V) -> V:
+    """Store ``value`` under ``key`` in a bounded memo; return ``value``."""
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
 def builder_for(cls: type) -> type:
     """A plain class with the slots of the frozen dataclass ``cls``.
 
@@ -179,6 +211,14 @@ def builder_for(cls: type) -> type:
 
 _ParamsBuilder = builder_for(Params)
 _EMPTY = Params()
+
+
+def _params(items: tuple[tuple[str, str | None], ...]) -> Params:
+    """``Params(items)``, built without the dataclass ``__init__``."""
+    params = _ParamsBuilder()
+    params.items = items
+    params.__class__ = Params
+    return params
 
 
 def make_params(text: str) -> Params:

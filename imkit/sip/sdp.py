@@ -20,6 +20,7 @@ an MSRP stream is *not* where the connection goes: the rightmost URI of
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 from imkit.errors import LocalProtocolError, ProtocolError
 from imkit.sip.errors import ParseError
+from imkit.sip.params import builder_for
 
 __all__ = [
     "MAX_SDP_SIZE", "MAX_SDP_LINES",
@@ -88,7 +90,7 @@ def _fullmatch(pattern: re.Pattern[str], text: str, what: str, offset: int) -> r
 LINE_ENDS = ("\r\n", "\n", "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Line:
     """One ``<type>=<value>`` line and the line end it was written with.
 
@@ -105,12 +107,14 @@ class Line:
             raise LocalProtocolError(f"SDP line type must be one letter a-z, not {self.type!r}")
         if self.eol not in LINE_ENDS:
             raise LocalProtocolError(f"SDP line end must be CRLF, LF or nothing, not {self.eol!r}")
-        if any(c in self.value for c in "\r\n\x00"):
+        value = self.value
+        if "\r" in value or "\n" in value or "\x00" in value:
             raise LocalProtocolError("an SDP value may not contain CR, LF or NUL")
-        try:
-            self.value.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError as exc:
-            raise LocalProtocolError(f"SDP value is not encodable: {exc}") from None
+        if not value.isascii():
+            try:
+                value.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError as exc:
+                raise LocalProtocolError(f"SDP value is not encodable: {exc}") from None
 
     def __bytes__(self) -> bytes:
         return f"{self.type}={self.value}{self.eol}".encode("utf-8", "surrogateescape")
@@ -119,7 +123,7 @@ class Line:
         return f"{self.type}={self.value}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attribute:
     """``a=<name>`` (a flag: ``value is None``) or ``a=<name>:<value>``."""
 
@@ -129,13 +133,16 @@ class Attribute:
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> Attribute:
         match = _fullmatch(_ATTRIBUTE_RE, text, "attribute", offset)
-        return cls(match.group(1), match.group(2))
+        attribute = _AttributeBuilder()
+        attribute.name, attribute.value = match.groups()
+        attribute.__class__ = Attribute
+        return attribute
 
     def line(self, eol: str = "\r\n") -> Line:
         return Line("a", self.name if self.value is None else f"{self.name}:{self.value}", eol)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     """``o=<username> <sess-id> <sess-version> <nettype> <addrtype> <address>``."""
 
@@ -157,7 +164,7 @@ class Origin:
                 f"{self.nettype} {self.addrtype} {self.address}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Connection:
     """``c=<nettype> <addrtype> <connection-address>``."""
 
@@ -168,7 +175,10 @@ class Connection:
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> Connection:
         match = _fullmatch(_CONNECTION_RE, text, "connection (c=)", offset)
-        return cls(*match.groups())
+        connection = _ConnectionBuilder()
+        connection.nettype, connection.addrtype, connection.address = match.groups()
+        connection.__class__ = Connection
+        return connection
 
     @classmethod
     def for_address(cls, address: str) -> Connection:
@@ -179,7 +189,7 @@ class Connection:
         return f"{self.nettype} {self.addrtype} {self.address}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MediaLine:
     """``m=<media> <port>[/<number of ports>] <proto> <fmt> ...``."""
 
@@ -195,14 +205,27 @@ class MediaLine:
         media, port, count, proto, formats = match.groups()
         if int(port) > 65535:
             raise SDPParseError(f"media port {port} is out of range", offset)
-        return cls(media, int(port), proto, tuple(formats.split()),
-                   None if count is None else int(count))
+        line = _MediaLineBuilder()
+        line.media = media
+        line.port = int(port)
+        line.proto = proto
+        line.formats = tuple(formats.split())
+        line.port_count = None if count is None else int(count)
+        line.__class__ = MediaLine
+        return line
 
     def __str__(self) -> str:
         port = str(self.port) if self.port_count is None else f"{self.port}/{self.port_count}"
         return " ".join([self.media, port, self.proto, *self.formats])
 
 
+_LineBuilder = builder_for(Line)
+_ConnectionBuilder = builder_for(Connection)
+_AttributeBuilder = builder_for(Attribute)
+_MediaLineBuilder = builder_for(MediaLine)
+
+
+@functools.lru_cache(maxsize=256)
 def _addrtype(address: str) -> str:
     try:
         return "IP6" if ipaddress.ip_address(address).version == 6 else "IP4"
@@ -217,14 +240,16 @@ def _check_value(line: Line, offset: int) -> None:
         # RFC 8866 section 5.1: version 0 is the only version there is.
         if value != "0":
             raise SDPParseError(f"unsupported SDP version {value!r} (only v=0)", offset)
-    elif kind == "o":
-        Origin.parse(value, offset)
-    elif kind == "c":
-        Connection.parse(value, offset)
-    elif kind == "m":
-        MediaLine.parse(value, offset)
     elif kind == "a":
-        Attribute.parse(value, offset)
+        _fullmatch(_ATTRIBUTE_RE, value, "attribute", offset)
+    elif kind == "o":
+        _fullmatch(_ORIGIN_RE, value, "origin (o=)", offset)
+    elif kind == "c":
+        _fullmatch(_CONNECTION_RE, value, "connection (c=)", offset)
+    elif kind == "m":
+        port = _fullmatch(_MEDIA_RE, value, "media line (m=)", offset).group(2)
+        if int(port) > 65535:
+            raise SDPParseError(f"media port {port} is out of range", offset)
     elif kind in "siuep":
         # text = byte-string: at least one byte.  RFC 8866 section 5.3: "If a
         # session has no meaningful name, then "s= " or "s=-" [...] is
@@ -248,20 +273,28 @@ _MEDIA_REPEATS = set("cba")
 _REQUIRED_FIRST = "vos"
 
 
-def _check_lines(lines: Sequence[Line]) -> None:
-    """Raise SDPParseError, with the byte offset, for any rule ``lines`` break."""
+def _check_lines(lines: Sequence[Line], encoded: Sequence[bytes]) -> list[int]:
+    """Raise SDPParseError, with the byte offset, for any rule ``lines``
+    (written as ``encoded``) break; return the offset of each line."""
     offsets = []
     position = 0
-    for line in lines:
+    for chunk in encoded:
         offsets.append(position)
-        position += len(bytes(line))
+        position += len(chunk)
     if position > MAX_SDP_SIZE:
         raise SDPParseError(f"description larger than {MAX_SDP_SIZE} bytes", MAX_SDP_SIZE)
     if len(lines) > MAX_SDP_LINES:
         raise SDPParseError(f"more than {MAX_SDP_LINES} lines", offsets[MAX_SDP_LINES])
-    for line, offset in zip(lines[:-1], offsets, strict=False):
+    for line, offset, chunk in zip(lines[:-1], offsets, encoded, strict=False):
         if not line.eol:
-            raise SDPParseError("only the last line may lack a line end", offset + len(bytes(line)))
+            raise SDPParseError("only the last line may lack a line end", offset + len(chunk))
+    _check_grammar(lines, offsets, position)
+    return offsets
+
+
+def _check_grammar(lines: Sequence[Line], offsets: Sequence[int], position: int) -> None:
+    """The line order and value rules of :func:`_check_lines`; ``position``
+    is the description's size."""
     rank, kind_before, seen_t, seen_session_c = -1, "", False, False
     media_start: int | None = None
     media_has_c = False
@@ -315,35 +348,50 @@ def _check_lines(lines: Sequence[Line]) -> None:
 _NO_CONNECTION = "media description without c= and no session-level c="
 
 
-def _split_lines(data: bytes) -> list[Line]:
+_BAD_IN_LINE_RE = re.compile(rb"[\r\x00]")
+
+
+def _split_lines(data: bytes) -> tuple[list[Line], list[int]]:
+    """The lines of ``data`` and the offset of each.  A line read here
+    passes every check of ``Line.__post_init__`` (type a-z, no CR, LF or NUL,
+    a value decoded with surrogate escapes), so it is built without them."""
     if len(data) > MAX_SDP_SIZE:
         raise SDPParseError(f"description larger than {MAX_SDP_SIZE} bytes", MAX_SDP_SIZE)
     if not data:
         raise SDPParseError("empty description", 0)
     lines: list[Line] = []
+    offsets: list[int] = []
     position = 0
-    while position < len(data):
-        if len(lines) >= MAX_SDP_LINES:
+    chunks = data.split(b"\n")
+    last = len(chunks) - 1
+    for number, content in enumerate(chunks):
+        if number == last and not content:
+            break  # the data ends with a line end
+        if number >= MAX_SDP_LINES:
             raise SDPParseError(f"more than {MAX_SDP_LINES} lines", position)
-        newline = data.find(b"\n", position)
-        end = len(data) if newline < 0 else newline
-        content = data[position:end]
-        eol = "" if newline < 0 else "\n"
-        if content.endswith(b"\r"):
+        end = position + len(content)
+        eol = "" if number == last else "\n"
+        if content[-1:] == b"\r":
             content, eol = content[:-1], "\r\n"
-            if newline < 0:
+            if number == last:
                 raise SDPParseError("CR without LF", end - 1)
-        bad = re.search(rb"[\r\x00]", content)
+        bad = _BAD_IN_LINE_RE.search(content)
         if bad is not None:
             raise SDPParseError("CR or NUL inside a line", position + bad.start())
         # RFC 4566 section 5: "<type> MUST be exactly one case-significant
         # character [...] Whitespace MUST NOT be used on either side of the
         # "=" sign."
-        if len(content) < 2 or content[1:2] != b"=" or not (b"a" <= content[:1] <= b"z"):
+        if len(content) < 2 or content[1] != 61 or not (97 <= content[0] <= 122):  # "=", "a"-"z"
             raise SDPParseError("line is not <type>=<value> with a type letter a-z", position)
-        lines.append(Line(chr(content[0]), content[2:].decode("utf-8", "surrogateescape"), eol))
+        line = _LineBuilder()
+        line.type = chr(content[0])
+        line.value = content[2:].decode("utf-8", "surrogateescape")
+        line.eol = eol
+        line.__class__ = Line
+        lines.append(line)
+        offsets.append(position)
         position = end + 1
-    return lines
+    return lines, offsets
 
 
 # --------------------------------------------------------------------------
@@ -352,7 +400,7 @@ def _split_lines(data: bytes) -> list[Line]:
 
 
 def _attributes(lines: Iterable[Line]) -> tuple[Attribute, ...]:
-    return tuple(Attribute.parse(line.value) for line in lines if line.type == "a")
+    return tuple([Attribute.parse(line.value) for line in lines if line.type == "a"])
 
 
 def _connection(lines: Iterable[Line]) -> Connection | None:
@@ -360,6 +408,14 @@ def _connection(lines: Iterable[Line]) -> Connection | None:
         if line.type == "c":
             return Connection.parse(line.value)
     return None
+
+
+# The descriptions are frozen and their lines immutable, so what is read from
+# them (typed views, bytes, offsets) is computed once and kept in the
+# instance's __dict__ under these names (outside the dataclass fields: not
+# compared, hashed or shown).
+_MISSING = object()
+_new = object.__new__
 
 
 @dataclass(frozen=True)
@@ -376,16 +432,28 @@ class MediaDescription:
 
     @property
     def media_line(self) -> MediaLine:
-        return MediaLine.parse(self.lines[0].value)
+        cache = self.__dict__
+        line = cache.get("_media_line")
+        if line is None:
+            line = cache["_media_line"] = MediaLine.parse(self.lines[0].value)
+        return line
 
     @property
     def connection(self) -> Connection | None:
         """The first media-level ``c=``, if any."""
-        return _connection(self.lines)
+        cache = self.__dict__
+        connection = cache.get("_connection", _MISSING)
+        if connection is _MISSING:
+            connection = cache["_connection"] = _connection(self.lines)
+        return connection  # type: ignore[return-value]
 
     @property
     def attributes(self) -> tuple[Attribute, ...]:
-        return _attributes(self.lines)
+        cache = self.__dict__
+        attributes = cache.get("_attributes")
+        if attributes is None:
+            attributes = cache["_attributes"] = _attributes(self.lines)
+        return attributes
 
     def attribute_values(self, name: str) -> list[str | None]:
         """Values of every ``a=<name>`` line, in order (``None`` for flags)."""
@@ -407,17 +475,47 @@ class SessionDescription:
     def __post_init__(self) -> None:
         if any(line.type == "m" for line in self.session):
             raise LocalProtocolError("m= lines belong to media descriptions")
+        lines = self.lines
+        encoded = [bytes(line) for line in lines]
         try:
-            _check_lines(self.lines)
+            offsets = _check_lines(lines, encoded)
         except SDPParseError as exc:
             raise LocalProtocolError(f"invalid SDP: {exc}") from None
+        cache = self.__dict__
+        cache["_offsets"] = offsets
+        cache["_bytes"] = b"".join(encoded)
 
     @classmethod
     def parse(cls, data: bytes) -> SessionDescription:
         """Parse ``data``; raise :class:`SDPParseError` for anything malformed."""
-        lines = _split_lines(bytes(data))
-        _check_lines(lines)
-        return cls.from_lines(lines)
+        data = bytes(data)
+        lines, offsets = _split_lines(data)
+        # _split_lines has bounded the size and the number of lines and left
+        # a line without line end only last: what remains of _check_lines.
+        _check_grammar(lines, offsets, len(data))
+        # Grouped as from_lines groups them; what __post_init__ would check
+        # again holds already, so the objects are made without it.
+        session: list[Line] = []
+        media: list[MediaDescription] = []
+        section: list[Line] = session
+        for line in lines:
+            if line.type == "m":
+                if section is not session:
+                    media.append(_media_description(tuple(section)))
+                section = [line]
+            else:
+                section.append(line)
+        if section is not session:
+            media.append(_media_description(tuple(section)))
+        sd = _new(cls)
+        cache = sd.__dict__
+        cache["session"] = tuple(session)
+        cache["media"] = tuple(media)
+        cache["_lines"] = tuple(lines)
+        cache["_offsets"] = offsets
+        # Every line writes back the bytes it was read from.
+        cache["_bytes"] = data
+        return sd
 
     @classmethod
     def from_lines(cls, lines: Iterable[Line]) -> SessionDescription:
@@ -436,21 +534,36 @@ class SessionDescription:
     @property
     def lines(self) -> tuple[Line, ...]:
         """Every line, in order."""
-        return self.session + tuple(line for m in self.media for line in m.lines)
+        cache = self.__dict__
+        lines = cache.get("_lines")
+        if lines is None:
+            lines = cache["_lines"] = self.session + tuple(line for m in self.media for line in m.lines)
+        return lines
 
     def __bytes__(self) -> bytes:
-        return b"".join(bytes(line) for line in self.lines)
+        cache = self.__dict__
+        data = cache.get("_bytes")
+        if data is None:
+            data = cache["_bytes"] = b"".join(bytes(line) for line in self.lines)
+        return data
 
     def __str__(self) -> str:
         return bytes(self).decode("utf-8", "replace")
 
     def offset_of(self, line: Line) -> int:
         """Byte offset of ``line`` (compared by identity) in ``bytes(self)``."""
-        position = 0
-        for candidate in self.lines:
+        lines = self.lines
+        offsets = self.__dict__.get("_offsets")
+        if offsets is None:
+            offsets = []
+            position = 0
+            for candidate in lines:
+                offsets.append(position)
+                position += len(bytes(candidate))
+            self.__dict__["_offsets"] = offsets
+        for candidate, offset in zip(lines, offsets):
             if candidate is line:
-                return position
-            position += len(bytes(candidate))
+                return offset
         raise ValueError("line is not part of this description")
 
     @property
@@ -464,12 +577,20 @@ class SessionDescription:
     @property
     def connection(self) -> Connection | None:
         """The session-level ``c=``, if any."""
-        return _connection(self.session)
+        cache = self.__dict__
+        connection = cache.get("_connection", _MISSING)
+        if connection is _MISSING:
+            connection = cache["_connection"] = _connection(self.session)
+        return connection  # type: ignore[return-value]
 
     @property
     def attributes(self) -> tuple[Attribute, ...]:
         """Session-level attributes."""
-        return _attributes(self.session)
+        cache = self.__dict__
+        attributes = cache.get("_attributes")
+        if attributes is None:
+            attributes = cache["_attributes"] = _attributes(self.session)
+        return attributes
 
     def connection_for(self, media: MediaDescription) -> Connection:
         """The ``c=`` that applies to ``media``: its own, else the session's."""
@@ -477,6 +598,13 @@ class SessionDescription:
         if connection is None:  # excluded by _check_lines
             raise LocalProtocolError("no c= applies to this media description")
         return connection
+
+
+def _media_description(lines: tuple[Line, ...]) -> MediaDescription:
+    """A :class:`MediaDescription` of lines known to start with the only m=."""
+    media = _new(MediaDescription)
+    media.__dict__["lines"] = lines
+    return media
 
 
 # --------------------------------------------------------------------------
@@ -519,7 +647,7 @@ _MSRP_URI_RE = re.compile(r"(msrps?)://([^/;\s]+)(?:/([^;\s]+))?;([^;\s]+)(?:;[^
 _FORMAT_ENTRY_RE = re.compile(rf"\*|{_TOKEN}/{_TOKEN}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MsrpMedia:
     """What one ``m=message`` section says about an MSRP stream."""
 
@@ -562,16 +690,33 @@ def msrp_path_uri(host: str, port: int, session_id: str,
     return f"{transport.scheme}://{host}:{port}/{session_id};tcp"
 
 
+_MsrpMediaBuilder = builder_for(MsrpMedia)
+_MSRP_TRANSPORTS = {t.value: t for t in MsrpTransport}
+_SETUPS = {s.value: s for s in Setup}
+
+
 def _is_msrp(media: MediaDescription) -> bool:
     line = media.media_line
-    return line.media == "message" and line.proto in {t.value for t in MsrpTransport}
+    return line.media == "message" and line.proto in _MSRP_TRANSPORTS
 
 
 def _read_msrp(sd: SessionDescription, index: int) -> MsrpMedia:
+    """:func:`_read_msrp_media`, read once per description and stream (the
+    description and the result are immutable)."""
+    cache = sd.__dict__.get("_msrp")
+    if cache is None:
+        cache = sd.__dict__["_msrp"] = {}
+    found = cache.get(index)
+    if found is None:
+        found = cache[index] = _read_msrp_media(sd, index)
+    return found
+
+
+def _read_msrp_media(sd: SessionDescription, index: int) -> MsrpMedia:
     media = sd.media[index]
     offset = sd.offset_of(media.lines[0])
     line = media.media_line
-    transport = MsrpTransport(line.proto)
+    transport = _MSRP_TRANSPORTS[line.proto]
 
     def single(name: str) -> str | None:
         values = media.attribute_values(name)
@@ -604,15 +749,21 @@ def _read_msrp(sd: SessionDescription, index: int) -> MsrpMedia:
     if max_size_value is not None and not _DIGITS_RE.fullmatch(max_size_value):
         raise SDPParseError(f"bad a=max-size {max_size_value!r}", offset)
     setup_value = single("setup")
-    try:
-        setup = None if setup_value is None else Setup(setup_value)
-    except ValueError:
-        raise SDPParseError(f"bad a=setup {setup_value!r}", offset) from None
-    return MsrpMedia(
-        index=index, port=line.port, transport=transport, connection=sd.connection_for(media),
-        path=path, accept_types=accept, accept_wrapped_types=wrapped,
-        max_size=None if max_size_value is None else int(max_size_value), setup=setup,
-    )
+    setup = None if setup_value is None else _SETUPS.get(setup_value)
+    if setup_value is not None and setup is None:
+        raise SDPParseError(f"bad a=setup {setup_value!r}", offset)
+    msrp = _MsrpMediaBuilder()
+    msrp.index = index
+    msrp.port = line.port
+    msrp.transport = transport
+    msrp.connection = sd.connection_for(media)
+    msrp.path = path
+    msrp.accept_types = accept
+    msrp.accept_wrapped_types = wrapped
+    msrp.max_size = None if max_size_value is None else int(max_size_value)
+    msrp.setup = setup
+    msrp.__class__ = MsrpMedia
+    return msrp
 
 
 def _format_list(value: str, name: str, offset: int) -> tuple[str, ...]:

@@ -16,6 +16,11 @@ at once.  The client keeps a transaction in "Accepted" for 64*T1 (Timer M) so
 retransmitted or forked 2xx reach the TU; the server keeps one (Timer L) so a
 retransmitted INVITE is absorbed instead of looking like a new request.
 
+A transaction whose exchange is over but which still absorbs retransmissions
+(client "Completed"/"Accepted", server "Completed" of a non-INVITE,
+"Confirmed", ACKed "Accepted": :data:`SETTLED`) can be released by its owner:
+it drops the parsed messages and keeps the bytes a retransmission re-sends.
+
 Time is an argument: every entry point takes ``now`` and every transaction
 tells its next deadline; nothing here reads a clock or touches a socket.
 Outputs are frozen dataclasses (:class:`SendMessage`, :class:`ResponseReceived`,
@@ -32,7 +37,8 @@ from typing import TYPE_CHECKING
 
 from imkit.errors import LocalProtocolError
 from imkit.sip.builders import make_ack_for_non2xx, make_response
-from imkit.sip.message import Request, Response, SIPMessage
+from imkit.sip.ids import MAGIC_COOKIE
+from imkit.sip.message import Request, Response, SIPMessage, parse
 
 if TYPE_CHECKING:
     import graphviz
@@ -44,6 +50,7 @@ __all__ = [
     "NON_INVITE_CLIENT",
     "NON_INVITE_SERVER",
     "RELIABLE_TRANSPORTS",
+    "SETTLED",
     "AckNotReceived",
     "Arm",
     "CancelReceived",
@@ -705,6 +712,27 @@ Output = (
 
 # ---------------------------------------------------------------- the interpreter
 
+#: The states in which a transaction waits on neither its TU nor its peer and
+#: only absorbs retransmissions until its last timer fires: the client's
+#: "Completed" (Timer D / K: "to buffer any additional response
+#: retransmissions", 17.1.2.2) and "Accepted" (RFC 6026 Timer M: 2xx
+#: retransmissions go to the TU, the TU's ACK is re-sent), the non-INVITE
+#: server's "Completed" (Timer J: re-sends its final for a retransmitted
+#: request), the INVITE server's "Confirmed" (Timer I: "to absorb any
+#: additional ACK messages") and, once the 2xx was ACKed, "Accepted" (Timer L).
+#: The INVITE server's "Completed" is not: it retransmits its final response
+#: until the ACK comes (Timers G and H).
+SETTLED: Mapping[Kind, frozenset[State]] = {
+    Kind.INVITE_CLIENT: frozenset({State.COMPLETED, State.ACCEPTED}),
+    Kind.NON_INVITE_CLIENT: frozenset({State.COMPLETED}),
+    Kind.INVITE_SERVER: frozenset({State.CONFIRMED, State.ACCEPTED}),
+    Kind.NON_INVITE_SERVER: frozenset({State.COMPLETED}),
+}
+
+_NO_TIMERS: frozenset[Timer] = frozenset()
+#: the ACKs of a transaction that has none (never written: see record_ack)
+_NO_ACKS: dict[str, tuple[bytes, Destination]] = {}
+
 
 def response_event(status: int, *, from_tu: bool) -> Event:
     if status < 200:
@@ -715,41 +743,90 @@ def response_event(status: int, *, from_tu: bool) -> Event:
 
 
 class Transaction:
-    """One running transaction: a :class:`Machine`, its state and its timers."""
+    """One running transaction: a :class:`Machine`, its state and its timers.
+
+    A transaction is *settled* (:attr:`settled`) once it waits on neither its
+    TU nor its peer and only absorbs retransmissions until its last timer (D,
+    I, J, K, L or M) fires.  Its owner may then :meth:`release` it: the parsed
+    messages go and only what that absorption needs stays (the bytes a
+    retransmission re-sends, the To tag, the source).  Reading
+    :attr:`request` (or another released message) afterwards raises
+    :class:`~imkit.errors.LocalProtocolError`; the TU had them in the outputs.
+    """
+
+    __slots__ = (
+        "machine", "timers", "reliable", "state", "method", "branch", "released",
+        "_request", "_deadlines", "_intervals",
+    )
 
     machine: Machine
 
     def __init__(self, request: Request, timers: Timers, reliable: bool) -> None:
-        self.request = request
+        self._request: Request | None = request
+        self.method = request.method
+        via = request.top_via
+        self.branch: str | None = via.branch if via else None
         self.timers = timers
         self.reliable = reliable
         self.state = self.machine.initial
+        #: the parsed messages were dropped (:meth:`release`)
+        self.released = False
         self._deadlines: dict[Timer, float] = {}
-        self._intervals: dict[Timer, float] = {}
+        #: the last interval of each timer (for the doubling ones); None once released
+        self._intervals: dict[Timer, float] | None = {}
 
     @property
     def kind(self) -> Kind:
         return self.machine.kind
 
     @property
-    def method(self) -> str:
-        return self.request.method
-
-    @property
-    def branch(self) -> str | None:
-        via = self.request.top_via
-        return via.branch if via else None
+    def request(self) -> Request:
+        """The request that created the transaction (until :meth:`release`)."""
+        if self._request is None:
+            raise self._gone("request")
+        return self._request
 
     @property
     def terminated(self) -> bool:
         return self.state is State.TERMINATED
+
+    @property
+    def settled(self) -> bool:
+        """Only absorbing retransmissions: nothing more is asked of the TU or
+        the peer (see :data:`SETTLED`)."""
+        return self.state in SETTLED[self.machine.kind]
+
+    def release(self) -> None:
+        """Drop the parsed messages of a settled transaction, keeping what
+        absorbing retransmissions needs (a settled transaction may be held
+        for Timer D/J/L/M, 32 s over UDP)."""
+        if not self.settled:
+            raise LocalProtocolError(f"{self!r} is not settled: it still needs its messages")
+        self.released = True
+        self._request = None
+        self._intervals = None
+
+    def abandon(self) -> list[Output]:
+        """Terminate a settled transaction before its timer fires (its owner's
+        table of settled transactions is full).  Only retransmissions were
+        left to absorb, so nothing is reported but :class:`Terminated`."""
+        if not self.settled:
+            raise LocalProtocolError(f"{self!r} is not settled: it cannot be abandoned")
+        self.release()
+        self.state = State.TERMINATED
+        self._deadlines.clear()
+        return [Terminated(self)]
 
     def deadlines(self) -> dict[Timer, float]:
         """The running timers and when they fire."""
         return dict(self._deadlines)
 
     def next_deadline(self) -> float | None:
-        return min(self._deadlines.values(), default=None)
+        deadlines = self._deadlines
+        if len(deadlines) == 1:
+            for when in deadlines.values():
+                return when
+        return min(deadlines.values(), default=None)
 
     def handle_timer(self, now: float) -> list[Output]:
         """Fire every timer due at ``now``, earliest first."""
@@ -780,20 +857,22 @@ class Transaction:
         if transition is None:
             return None
         self.state = transition.target
-        allowed = self.machine.timers.get(self.state, frozenset())
-        for timer in [t for t in self._deadlines if t not in allowed]:
-            del self._deadlines[timer]
+        deadlines = self._deadlines
+        if deadlines:
+            allowed = self.machine.timers.get(self.state, _NO_TIMERS)
+            for timer in [t for t in deadlines if t not in allowed]:
+                del deadlines[timer]
         out: list[Output] = []
         immediate: list[Timer] = []
         for step in transition.steps:
             if isinstance(step, Arm):
                 self._arm(step, now, immediate)
             elif isinstance(step, Stop):
-                self._deadlines.pop(step.timer, None)
+                deadlines.pop(step.timer, None)
             else:
                 self._do(step, event, message, out)
         if self.state is State.TERMINATED:
-            self._deadlines.clear()
+            deadlines.clear()
             out.append(Terminated(self))
             return out
         for timer in immediate:
@@ -809,17 +888,25 @@ class Transaction:
             immediate.append(step.timer)
             return
         t = self.timers
-        previous = self._intervals.get(step.timer, t.t1)
-        interval = {
-            Interval.T1: t.t1,
-            Interval.T2: t.t2,
-            Interval.T4: t.t4,
-            Interval.SIXTY_FOUR_T1: 64 * t.t1,
-            Interval.TIMER_D: t.d,
-            Interval.DOUBLE: 2 * previous,
-            Interval.DOUBLE_MAX_T2: min(2 * previous, t.t2),
-        }[step.interval]
-        self._intervals[step.timer] = interval
+        intervals = self._intervals
+        if intervals is None:
+            intervals = self._intervals = {}
+        kind = step.interval
+        if kind is Interval.T1:
+            interval = t.t1
+        elif kind is Interval.SIXTY_FOUR_T1:
+            interval = 64 * t.t1
+        elif kind is Interval.TIMER_D:
+            interval = t.d
+        elif kind is Interval.T4:
+            interval = t.t4
+        elif kind is Interval.T2:
+            interval = t.t2
+        elif kind is Interval.DOUBLE:
+            interval = 2 * intervals.get(step.timer, t.t1)
+        else:  # Interval.DOUBLE_MAX_T2
+            interval = min(2 * intervals.get(step.timer, t.t1), t.t2)
+        intervals[step.timer] = interval
         self._deadlines[step.timer] = now + interval
 
     def _do(self, step: Do, event: Event, message: SIPMessage | None, out: list[Output]) -> None:
@@ -831,24 +918,69 @@ class Transaction:
         else:
             raise LocalProtocolError(f"{self.kind.value} cannot {step.value}")
 
+    def _gone(self, what: str) -> LocalProtocolError:
+        return LocalProtocolError(f"{self!r} is settled and released its {what}")
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.method} {self.branch} {self.state.value}>"
 
 
 class ClientTransaction(Transaction):
-    """An INVITE or non-INVITE client transaction (RFC 3261 17.1)."""
+    """An INVITE or non-INVITE client transaction (RFC 3261 17.1).
+
+    Released (:meth:`Transaction.release`), it keeps the bytes of the ACK of a
+    non-2xx final (re-sent when the final comes again, 17.1.1.2) and of the
+    TU's ACKs of 2xx responses (re-sent when a 2xx comes again, RFC 6026 7.2)."""
+
+    __slots__ = ("destination", "_data", "_last_response", "_ack", "_ack_data", "acks_2xx", "pending_cancel")
 
     def __init__(self, request: Request, destination: Destination, timers: Timers) -> None:
         self.machine = INVITE_CLIENT if request.method == "INVITE" else NON_INVITE_CLIENT
         super().__init__(request, timers, destination.reliable)
         self.destination = destination
-        self.data = bytes(request)
-        self.last_response: Response | None = None
-        self.ack: SendMessage | None = None
-        #: the ACK the TU sent for each 2xx, by To tag (resent when the 2xx is).
-        self.acks_2xx: dict[str, SendMessage] = {}
+        self._data: bytes | None = bytes(request)
+        self._last_response: Response | None = None
+        self._ack: SendMessage | None = None
+        self._ack_data: bytes | None = None
+        #: the bytes and destination of the ACK the TU sent for each 2xx of an
+        #: INVITE, by To tag (re-sent when that 2xx is).
+        self.acks_2xx: dict[str, tuple[bytes, Destination]] = {} if self.machine is INVITE_CLIENT else _NO_ACKS
         #: a CANCEL waiting for the first provisional response (RFC 3261 9.1).
         self.pending_cancel: ClientTransaction | None = None
+
+    @property
+    def data(self) -> bytes:
+        """The request's bytes, fixed at creation (retransmissions are identical)."""
+        if self._data is None:
+            raise self._gone("request bytes")
+        return self._data
+
+    @property
+    def last_response(self) -> Response | None:
+        if self.released:
+            raise self._gone("last response")
+        return self._last_response
+
+    @property
+    def ack(self) -> SendMessage | None:
+        """The ACK this INVITE transaction sent for a non-2xx final response."""
+        if self.released:
+            raise self._gone("ACK")
+        return self._ack
+
+    def release(self) -> None:
+        super().release()
+        if self._ack is not None:
+            self._ack_data = self._ack.data
+        self._ack = None
+        self._data = None
+        self._last_response = None
+
+    def abandon(self) -> list[Output]:
+        out = super().abandon()
+        self._ack_data = None
+        self.acks_2xx = _NO_ACKS
+        return out
 
     def start(self, now: float) -> list[Output]:
         """Send the request (event "request from TU")."""
@@ -869,8 +1001,10 @@ class ClientTransaction(Transaction):
         return self._fire(response_event(response.status, from_tu=False), now, response) or []
 
     def record_ack(self, to_tag: str, send: SendMessage) -> None:
+        if self.machine is not INVITE_CLIENT:
+            raise LocalProtocolError(f"{self!r}: only an INVITE's 2xx is ACKed by the TU")
         if to_tag in self.acks_2xx or len(self.acks_2xx) < 16:
-            self.acks_2xx[to_tag] = send
+            self.acks_2xx[to_tag] = (send.data, send.destination)
 
     def _send(self, message: Request, data: bytes, retransmission: bool) -> SendMessage:
         return SendMessage(message, data, self.destination, self, retransmission)
@@ -880,29 +1014,42 @@ class ClientTransaction(Transaction):
             out.append(self._send(self.request, self.data, step is Do.RETRANSMIT_REQUEST))
         elif step is Do.PASS_RESPONSE:
             assert isinstance(message, Response)
-            self.last_response = message
+            if not self.released:
+                self._last_response = message
             out.append(ResponseReceived(self, message))
         elif step is Do.SEND_ACK:
             assert isinstance(message, Response)
             # 17.1.1.3: the ACK for a non-2xx final response is built here.
             ack = make_ack_for_non2xx(self.request, message)
-            self.ack = self._send(ack, bytes(ack), False)
-            out.append(self.ack)
+            self._ack = self._send(ack, bytes(ack), False)
+            out.append(self._ack)
         elif step is Do.RESEND_ACK:
-            if self.ack is not None:
-                out.append(self._send(self.ack.message, self.ack.data, True))  # type: ignore[arg-type]
+            if self._ack is not None:
+                out.append(self._send(self._ack.message, self._ack.data, True))  # type: ignore[arg-type]
+            elif self._ack_data is not None:
+                out.append(_reparsed(self._ack_data, self.destination, self))
         elif step is Do.RESEND_2XX_ACK:
             assert isinstance(message, Response)
             tag = message.to.tag if message.to else None
             recorded = self.acks_2xx.get(tag or "")
             if recorded is not None:
-                out.append(recorded)
+                out.append(_reparsed(recorded[0], recorded[1], None))
         else:
             super()._do(step, event, message, out)
 
 
 class ServerTransaction(Transaction):
-    """An INVITE or non-INVITE server transaction (RFC 3261 17.2)."""
+    """An INVITE or non-INVITE server transaction (RFC 3261 17.2).
+
+    Released (:meth:`Transaction.release`), it keeps the To tag, the source
+    (an ACK for the 2xx still reaches the TU, RFC 6026 7.1) and, for a
+    non-INVITE request, the bytes of the final response (re-sent for each
+    retransmitted request, 17.2.2)."""
+
+    __slots__ = (
+        "source", "response_destination", "send_trying", "_last_provisional", "_last_final",
+        "_final_data", "final_status", "acked", "_to_tag", "_request_to_tag",
+    )
 
     def __init__(
         self,
@@ -918,14 +1065,33 @@ class ServerTransaction(Transaction):
         self.source = source
         self.response_destination = response_destination
         self.send_trying = send_trying
-        self.last_provisional: SendMessage | None = None
-        self.last_final: SendMessage | None = None
+        self._last_provisional: SendMessage | None = None
+        self._last_final: SendMessage | None = None
+        self._final_data: bytes | None = None
+        #: the status of the final response sent, once one was
+        self.final_status: int | None = None
         self.acked = False
+        self._to_tag: str | None = None
+        self._request_to_tag: str | None = None
+
+    @property
+    def last_provisional(self) -> SendMessage | None:
+        if self.released:
+            raise self._gone("provisional response")
+        return self._last_provisional
+
+    @property
+    def last_final(self) -> SendMessage | None:
+        if self.released:
+            raise self._gone("final response")
+        return self._last_final
 
     @property
     def to_tag(self) -> str | None:
         """The To tag of the responses sent so far (the dialog's local tag)."""
-        for sent in (self.last_final, self.last_provisional):
+        if self.released:
+            return self._to_tag
+        for sent in (self._last_final, self._last_provisional):
             if sent is not None:
                 to = sent.message.to
                 if to is not None and to.tag:
@@ -933,9 +1099,43 @@ class ServerTransaction(Transaction):
         return None
 
     @property
+    def request_to_tag(self) -> str | None:
+        """The To tag of the request that created the transaction."""
+        if self._request is None:
+            return self._request_to_tag
+        to = self._request.to
+        return to.tag if to is not None else None
+
+    @property
     def last_response(self) -> Response | None:
-        sent = self.last_final or self.last_provisional
+        if self.released:
+            raise self._gone("responses")
+        sent = self._last_final or self._last_provisional
         return sent.message if sent is not None else None  # type: ignore[return-value]
+
+    @property
+    def settled(self) -> bool:
+        # An "Accepted" INVITE transaction retransmits its 2xx until the ACK
+        # comes (13.3.1.4): it is settled once ACKed.
+        state = self.state
+        return state in SETTLED[self.machine.kind] and (state is not State.ACCEPTED or self.acked)
+
+    def release(self) -> None:
+        to_tag = self.to_tag
+        if self.branch is None or not self.branch.startswith(MAGIC_COOKIE):
+            # RFC 2543 matching (17.2.3) compares the request's To tag.
+            self._request_to_tag = self.request_to_tag
+        super().release()
+        self._to_tag = to_tag
+        if self.machine.kind is Kind.NON_INVITE_SERVER and self._last_final is not None:
+            self._final_data = self._last_final.data
+        self._last_final = None
+        self._last_provisional = None
+
+    def abandon(self) -> list[Output]:
+        out = super().abandon()
+        self._final_data = None
+        return out
 
     def start(self, now: float) -> list[Output]:
         out = self._fire(Event.REQUEST, now, self.request)
@@ -968,26 +1168,31 @@ class ServerTransaction(Transaction):
             out.append(RequestReceived(self, self.request, self.source))
         elif step is Do.SEND_TRYING:
             if self.send_trying:
-                self.last_provisional = self._send(make_response(self.request, 100))
-                out.append(self.last_provisional)
+                self._last_provisional = self._send(make_response(self.request, 100))
+                out.append(self._last_provisional)
         elif step is Do.SEND_RESPONSE:
             assert isinstance(message, Response)
             sent = self._send(message)
             if message.is_final:
-                self.last_final = sent
-            else:
-                self.last_provisional = sent
+                if self.final_status is None:
+                    self.final_status = message.status
+                if not self.released:
+                    self._last_final = sent
+            elif not self.released:
+                self._last_provisional = sent
             out.append(sent)
         elif step is Do.RESEND_PROVISIONAL:
-            if self.last_provisional is not None:
-                out.append(_again(self.last_provisional))
+            if self._last_provisional is not None:
+                out.append(_again(self._last_provisional))
         elif step is Do.RESEND_FINAL:
-            if self.last_final is not None:
-                out.append(_again(self.last_final))
+            if self._last_final is not None:
+                out.append(_again(self._last_final))
         elif step is Do.RESEND_LAST:
-            last = self.last_final or self.last_provisional
+            last = self._last_final or self._last_provisional
             if last is not None:
                 out.append(_again(last))
+            elif self._final_data is not None:
+                out.append(_reparsed(self._final_data, self.response_destination, self))
         elif step is Do.MARK_ACKED:
             self.acked = True
         elif step is Do.PASS_ACK:
@@ -1002,6 +1207,12 @@ class ServerTransaction(Transaction):
 
 def _again(sent: SendMessage) -> SendMessage:
     return SendMessage(sent.message, sent.data, sent.destination, sent.transaction, True)
+
+
+def _reparsed(data: bytes, destination: Destination, transaction: Transaction | None) -> SendMessage:
+    """A retransmission of a released transaction: the parsed message was
+    dropped to keep settled transactions small, the bytes were kept."""
+    return SendMessage(parse(data), data, destination, transaction, True)
 
 
 def _timer_of(event: Event) -> Timer:

@@ -10,7 +10,7 @@ core but needs no I/O:
   section 4) and picks where responses go (18.2.2, RFC 3581);
 * answers requests it cannot accept statelessly: 505 for another SIP
   version, 400 for missing or inconsistent mandatory headers, 503 when the
-  transaction table is full; drops responses it cannot match safely;
+  table of live transactions is full; drops responses it cannot match safely;
 * CANCEL (section 9): builds it from the INVITE, holds it until a provisional
   response arrived, and on the server side matches a CANCEL to the INVITE's
   transaction, answers it 200 and the INVITE 487 (481 when nothing matches);
@@ -19,13 +19,19 @@ core but needs no I/O:
 
 RFC 2543 fallback matching (17.2.3, requests whose branch lacks the magic
 cookie) is implemented and on by default (``rfc2543_matching``).
+
+Live transactions (waiting on the TU or the peer) and settled ones (only
+absorbing retransmissions for up to 32 s, released as they settle) are
+bounded apart: ``max_transactions`` and ``max_settled``.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import ipaddress
 import itertools
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from imkit.errors import LocalProtocolError
@@ -54,6 +60,7 @@ from imkit.sip.uri import AbsoluteURI
 from imkit.sip.values import Via
 
 __all__ = [
+    "DEFAULT_MAX_SETTLED",
     "Rejection",
     "TransactionLayer",
     "answerable",
@@ -130,7 +137,10 @@ def _bare(host: str) -> str:
     return host[1:-1] if host.startswith("[") and host.endswith("]") else host
 
 
+@functools.lru_cache(maxsize=1024)
 def _same_ip(a: str, b: str) -> bool:
+    """Whether two host strings are the same IP address (a name never is).
+    Cached: a peer sends from the same few addresses."""
     try:
         return ipaddress.ip_address(_bare(a)) == ipaddress.ip_address(_bare(b))
     except ValueError:
@@ -139,11 +149,9 @@ def _same_ip(a: str, b: str) -> bool:
 
 def stamp_received(request: Request, source: Destination) -> None:
     """Add ``received`` (and fill ``rport``) on the request's top Via, in place."""
-    rows = request.headers.fields("Via")
-    if not rows:
+    top = request.top_via  # parsed once, kept for the matching that follows
+    if top is None:
         return
-    items = split_list(rows[0].value)
-    top = Via.parse(items[0])
     stamped = top
     # RFC 3261 18.2.1: "If the host portion of the "sent-by" parameter contains a
     # domain name, or if it contains an IP address that differs from the packet
@@ -157,8 +165,9 @@ def stamp_received(request: Request, source: Destination) -> None:
         # the value of the "sent-by" component."
         stamped = stamped.with_param("received", _bare(source.host)).with_param("rport", str(source.port))
     if stamped is not top:
-        rows[0].value = ", ".join([str(stamped), *items[1:]])
-        rows[0].raw = None
+        row = request.headers.fields("Via")[0]
+        row.value = ", ".join([str(stamped), *split_list(row.value)[1:]])
+        row.raw = None
 
 
 def via_destination(via: Via, transport: str, source_host: str | None = None) -> Destination:
@@ -192,7 +201,9 @@ def response_destination(request: Request, source: Destination) -> Destination:
     via = request.top_via
     if via is None:
         return source
-    return via_destination(via, source.transport, source.host)
+    destination = via_destination(via, source.transport, source.host)
+    # the usual case: one object for both, held by the transaction for up to 32 s
+    return source if destination == source else destination
 
 
 # ---------------------------------------------------------------- error responses
@@ -289,6 +300,11 @@ def server_key(request: Request, rfc2543: bool) -> tuple[object, ...] | None:
     )
 
 
+def _cancel_prefix(key: tuple[object, ...]) -> tuple[object, ...]:
+    """A server key without its method: what a CANCEL shares with its target."""
+    return key[:-1] if key[0] == "3261" else key[:5] + key[6:]
+
+
 def _dialog_key(message: SIPMessage, with_to_tag: bool) -> tuple[object, ...] | None:
     cseq = message.cseq
     if cseq is None:
@@ -300,12 +316,36 @@ def _dialog_key(message: SIPMessage, with_to_tag: bool) -> tuple[object, ...] | 
 # ---------------------------------------------------------------- the layer
 
 
+#: The default bound on settled transactions: what 2000 calls/s leave for
+#: 32 s (Timers D, J, L, M over UDP) at three settled transactions a call
+#: (a UA's layer keeps two a call, a proxy's four).  A settled transaction is
+#: released (:meth:`imkit.sip.transaction.Transaction.release`) and costs
+#: about 1.3-1.5 KB with its table, index and timer entries (measured in
+#: tests/sip/test_transaction_capacity.py), so ~280 MB at the bound.
+DEFAULT_MAX_SETTLED = 200_000
+
+
 class TransactionLayer:
     """Creates, matches and times the transactions of one user agent.
 
     Every method takes ``now`` and returns a list of outputs
     (:mod:`imkit.sip.transaction`); :meth:`next_deadline` says when
     :meth:`handle_timer` should be called next.
+
+    Two bounds.  ``max_transactions`` bounds the *live* transactions, those
+    still waiting on the TU or on the peer: a new request beyond it is
+    answered 503, a new client transaction refused.  ``max_settled`` bounds
+    the *settled* ones (:data:`imkit.sip.transaction.SETTLED`), which only
+    absorb retransmissions until Timer D, I, J, K, L or M fires; they are
+    released (their parsed messages dropped) as they settle.  When that table
+    is full the oldest settled transaction is terminated early
+    (:attr:`evicted` counts them) rather than new work refused.  That is the
+    right trade: a settled transaction's exchange is over (the final response
+    was sent or received, the ACK came), and all it can still do is absorb a
+    late retransmission, which after an eviction reaches the TU as a new
+    request, a stray response or an ACK without transaction -- what RFC 3261
+    itself does with a 2xx retransmission after its INVITE transaction ended.
+    Refusing instead would fail calls that have not even started.
     """
 
     def __init__(
@@ -313,6 +353,7 @@ class TransactionLayer:
         timers: Timers | None = None,
         *,
         max_transactions: int = 4096,
+        max_settled: int = DEFAULT_MAX_SETTLED,
         send_trying: bool = True,
         answer_cancel: bool = True,
         rfc2543_matching: bool = True,
@@ -321,8 +362,15 @@ class TransactionLayer:
     ) -> None:
         if max_transactions < 1:
             raise LocalProtocolError("max_transactions must be at least 1")
+        if max_settled < 0:
+            raise LocalProtocolError("max_settled must not be negative")
         self.timers = timers or Timers()
+        #: bound on live transactions (waiting on the TU or the peer)
         self.max_transactions = max_transactions
+        #: bound on settled transactions (only absorbing retransmissions)
+        self.max_settled = max_settled
+        #: settled transactions terminated early because the table was full
+        self.evicted = 0
         self.send_trying = send_trying
         self.answer_cancel = answer_cancel
         self.rfc2543_matching = rfc2543_matching
@@ -333,14 +381,31 @@ class TransactionLayer:
         self._servers: dict[tuple[object, ...], ServerTransaction] = {}
         self._invites: dict[tuple[object, ...], ClientTransaction] = {}
         self._accepted: dict[tuple[object, ...], ServerTransaction] = {}
-        self._keys: dict[int, list[tuple[dict, tuple[object, ...]]]] = {}  # type: ignore[type-arg]
+        #: server transactions by their key without the method: a CANCEL's target (9.2)
+        self._cancel_index: dict[tuple[object, ...], ServerTransaction | list[ServerTransaction]] = {}
+        #: every transaction held (hashed by identity): the tables and keys it is indexed
+        #: under, flat (table, key, table, key, ...)
+        self._keys: dict[Transaction, tuple[object, ...]] = {}
+        #: settled transactions, oldest first
+        self._settled: OrderedDict[Transaction, None] = OrderedDict()
         self._heap: list[tuple[float, int, Transaction]] = []
-        self._scheduled: dict[int, float] = {}
+        self._scheduled: dict[Transaction, float] = {}
         self._counter = itertools.count()
 
     # -- reading -------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._clients) + len(self._servers)
+        """Every transaction held, live and settled."""
+        return len(self._keys)
+
+    @property
+    def live_count(self) -> int:
+        """Transactions waiting on the TU or the peer (bounded by ``max_transactions``)."""
+        return len(self._keys) - len(self._settled)
+
+    @property
+    def settled_count(self) -> int:
+        """Transactions only absorbing retransmissions (bounded by ``max_settled``)."""
+        return len(self._settled)
 
     @property
     def transactions(self) -> list[Transaction]:
@@ -351,20 +416,23 @@ class TransactionLayer:
 
     def find_server_transaction(self, request: Request) -> ServerTransaction | None:
         """The server transaction ``request`` belongs to (17.2.3), if any."""
-        key = server_key(request, self.rfc2543_matching)
+        return self._find_server(request, server_key(request, self.rfc2543_matching))
+
+    def _find_server(self, request: Request, key: tuple[object, ...] | None) -> ServerTransaction | None:
         txn = self._servers.get(key) if key is not None else None
         if txn is None or key is None or key[0] == "3261":
             return txn
         # 17.2.3 (RFC 2543): "the To tag ... equals the To tag of the response sent
         # by the server transaction" for ACK; the request's own To tag otherwise.
-        wanted = txn.to_tag if request.method == "ACK" and _tag(txn.request.to) is None else _tag(txn.request.to)
+        own = txn.request_to_tag
+        wanted = txn.to_tag if request.method == "ACK" and own is None else own
         return txn if _tag(request.to) == wanted else None
 
     # -- time ----------------------------------------------------------------
     def next_deadline(self) -> float | None:
         while self._heap:
             when, _, txn = self._heap[0]
-            if self._scheduled.get(id(txn)) == when and not txn.terminated:
+            if self._scheduled.get(txn) == when and not txn.terminated:
                 return when
             heapq.heappop(self._heap)
         return None
@@ -373,9 +441,9 @@ class TransactionLayer:
         out: list[Output] = []
         while self._heap and self._heap[0][0] <= now:
             when, _, txn = heapq.heappop(self._heap)
-            if self._scheduled.get(id(txn)) != when or txn.terminated:
+            if self._scheduled.get(txn) != when or txn.terminated:
                 continue
-            del self._scheduled[id(txn)]
+            del self._scheduled[txn]
             out += self._settle(txn, txn.handle_timer(now), now)
         return out
 
@@ -507,7 +575,8 @@ class TransactionLayer:
         if rejection is not None:
             return self.reject(request, rejection, source)
         stamp_received(request, source)
-        txn = self.find_server_transaction(request)
+        key = server_key(request, self.rfc2543_matching)
+        txn = self._find_server(request, key)
         if txn is not None:
             return self._settle(txn, txn.receive(request, now), now)
         if request.method == "ACK":
@@ -516,17 +585,17 @@ class TransactionLayer:
             if accepted is not None and not accepted.terminated:
                 return self._settle(accepted, accepted.receive(request, now, ack_for_2xx=True), now)
             return [RequestReceived(None, request, source)]
-        if server_key(request, self.rfc2543_matching) is None:
+        if key is None:
             return self.reject(request, Rejection(400, "Via branch lacks the z9hG4bK magic cookie"), source)
-        if len(self) >= self.max_transactions:
+        if self.live_count >= self.max_transactions:
             return self.reject(request, Rejection(503, "Service Unavailable"), source)
         txn = ServerTransaction(
             request, source, response_destination(request, source), self.timers,
             send_trying=self.send_trying,
         )
-        key = server_key(request, self.rfc2543_matching)
-        assert key is not None
         self._index(txn, self._servers, key)
+        if request.method != "CANCEL":
+            self._index_cancel_target(txn, _cancel_prefix(key))
         out = self._settle(txn, txn.start(now), now)
         if request.method == "CANCEL" and self.answer_cancel:
             out = [o for o in out if not (isinstance(o, RequestReceived) and o.transaction is txn)]
@@ -561,28 +630,76 @@ class TransactionLayer:
         key = server_key(cancel, self.rfc2543_matching)
         if key is None:
             return None
-        for txn_key, txn in self._servers.items():
-            same = txn_key[:-1] == key[:-1] if key[0] == "3261" else (
-                txn_key[:5] == key[:5] and txn_key[6:] == key[6:]
-            )
-            if same and txn.method not in ("CANCEL", "ACK") and not txn.terminated:
-                return txn
-        return None
+        found = self._cancel_index.get(_cancel_prefix(key))
+        if found is None or isinstance(found, ServerTransaction):
+            return found
+        return found[0]
+
+    def _index_cancel_target(self, txn: ServerTransaction, prefix: tuple[object, ...]) -> None:
+        """Index a server transaction (not a CANCEL's: an ACK makes none) for
+        :meth:`_cancel_target`; transactions sharing a prefix (a peer reusing
+        a branch for two methods) stay in arrival order, the first one wins."""
+        found = self._cancel_index.get(prefix)
+        if found is None:
+            self._cancel_index[prefix] = txn
+        elif isinstance(found, list):
+            found.append(txn)
+        else:
+            self._cancel_index[prefix] = [found, txn]
+        self._keys[txn] += (self._cancel_index, prefix)
+
+    def _unindex_cancel_target(self, txn: Transaction, prefix: tuple[object, ...]) -> None:
+        found = self._cancel_index.get(prefix)
+        if found is txn:
+            del self._cancel_index[prefix]
+        elif isinstance(found, list) and txn in found:
+            found.remove(txn)
+            if len(found) == 1:
+                self._cancel_index[prefix] = found[0]
 
     # -- bookkeeping -----------------------------------------------------------
     def _check_room(self) -> None:
-        if len(self) >= self.max_transactions:
-            raise LocalProtocolError(f"more than {self.max_transactions} transactions")
+        if self.live_count >= self.max_transactions:
+            raise LocalProtocolError(f"more than {self.max_transactions} live transactions")
 
     def _index(self, txn: Transaction, table: dict, key: tuple[object, ...]) -> None:  # type: ignore[type-arg]
+        if table.get(key) is txn:
+            return  # a 2xx the TU sends again
         table[key] = txn
-        self._keys.setdefault(id(txn), []).append((table, key))
+        self._keys[txn] = self._keys.get(txn, ()) + (table, key)
 
     def _forget(self, txn: Transaction) -> None:
-        for table, key in self._keys.pop(id(txn), []):
-            if table.get(key) is txn:
-                del table[key]
-        self._scheduled.pop(id(txn), None)
+        keys = self._keys.pop(txn, ())
+        for table, key in zip(keys[::2], keys[1::2]):
+            if table is self._cancel_index:
+                self._unindex_cancel_target(txn, key)  # type: ignore[arg-type]
+            elif table.get(key) is txn:  # type: ignore[attr-defined]
+                del table[key]  # type: ignore[attr-defined]
+        self._settled.pop(txn, None)
+        self._scheduled.pop(txn, None)
+
+    def _retire(self, txn: Transaction, out: list[Output]) -> list[Output]:
+        """Move a transaction that just settled to the settled table and
+        release it; evict the oldest settled ones beyond ``max_settled``."""
+        self._settled[txn] = None
+        txn.release()
+        while len(self._settled) > self.max_settled:
+            oldest, _ = self._settled.popitem(last=False)
+            self.evicted += 1
+            out = out + oldest.abandon()
+            self._forget(oldest)
+        return out
+
+    def _schedule(self, txn: Transaction, when: float) -> None:
+        self._scheduled[txn] = when
+        heap = self._heap
+        heapq.heappush(heap, (when, next(self._counter), txn))
+        if len(heap) > len(self._scheduled) * 5 // 4 + 64:
+            # Entries of re-scheduled, forgotten and evicted transactions are
+            # skipped when popped; drop them before they outnumber the rest.
+            scheduled = self._scheduled
+            self._heap = [e for e in heap if scheduled.get(e[2]) == e[0] and not e[2].terminated]
+            heapq.heapify(self._heap)
 
     def _settle(self, txn: Transaction, out: list[Output], now: float) -> list[Output]:
         """After ``txn`` ran: send a held CANCEL, forget the terminated, re-schedule."""
@@ -601,10 +718,13 @@ class TransactionLayer:
         if txn.terminated:
             self._forget(txn)
             return out
+        if not txn.released and txn.settled and txn in self._keys:
+            out = self._retire(txn, out)
+            if txn.terminated:
+                return out
         when = txn.next_deadline()
         if when is None:
-            self._scheduled.pop(id(txn), None)
-        elif self._scheduled.get(id(txn)) != when:
-            self._scheduled[id(txn)] = when
-            heapq.heappush(self._heap, (when, next(self._counter), txn))
+            self._scheduled.pop(txn, None)
+        elif self._scheduled.get(txn) != when:
+            self._schedule(txn, when)
         return out

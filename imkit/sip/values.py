@@ -19,10 +19,13 @@ from imkit.sip.headers import is_token
 from imkit.sip.params import (
     FAST_PARAMS,
     FAST_TOKEN,
+    MEMO_LIMIT,
+    MEMO_MAX_TEXT,
     Params,
     builder_for,
     make_params,
     quote,
+    remember,
     split_outside_quotes,
     unquote,
 )
@@ -70,6 +73,12 @@ class Via:
 
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> "Via":
+        # What the fast path read is remembered by text (see
+        # imkit.sip.params.remember).
+        memo = _PARSED_VIAS
+        via = memo.get(text)
+        if via is not None:
+            return via
         match = _FAST_VIA_RE.fullmatch(text)
         if match is not None:
             name, version, transport, host, port_text, params_text = match.groups()
@@ -82,6 +91,10 @@ class Via:
                 via.params = make_params(params_text[1:])
                 via.protocol = f"{name}/{version}"
                 via.__class__ = Via
+                if len(text) <= MEMO_MAX_TEXT:
+                    if len(memo) >= MEMO_LIMIT:
+                        memo.clear()
+                    memo[text] = via
                 return via
         head, params = _split_value_params(text, offset)
         parts = head.split(None, 1)
@@ -115,7 +128,14 @@ class Via:
         return self.host, self.port
 
     def with_param(self, name: str, value: str | None = None) -> "Via":
-        return Via(self.transport, self.host, self.port, self.params.with_param(name, value), self.protocol)
+        via = _ViaBuilder()
+        via.transport = self.transport
+        via.host = self.host
+        via.port = self.port
+        via.params = self.params.with_param(name, value)
+        via.protocol = self.protocol
+        via.__class__ = Via
+        return via
 
     def __str__(self) -> str:
         port = "" if self.port is None else f":{self.port}"
@@ -131,6 +151,12 @@ class CSeq:
 
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> "CSeq":
+        # What the fast path read is remembered by text (see
+        # imkit.sip.params.remember).
+        memo = _PARSED_CSEQS
+        cseq = memo.get(text)
+        if cseq is not None:
+            return cseq
         match = _FAST_CSEQ_RE.fullmatch(text)
         if match is not None:
             seq = int(match[1])
@@ -139,6 +165,10 @@ class CSeq:
                 cseq.seq = seq
                 cseq.method = match[2]
                 cseq.__class__ = CSeq
+                if len(text) <= MEMO_MAX_TEXT:
+                    if len(memo) >= MEMO_LIMIT:
+                        memo.clear()
+                    memo[text] = cseq
                 return cseq
         parts = text.split()
         if len(parts) != 2 or not parts[0].isdigit() or not parts[0].isascii():
@@ -163,6 +193,18 @@ class MediaType:
 
     @classmethod
     def parse(cls, text: str, offset: int = 0) -> "MediaType":
+        if cls is MediaType:
+            found = _PARSED_MEDIA_TYPES.get(text)
+            if found is not None:
+                return found
+            parsed = cls._parse(text, offset)
+            if len(text) <= MEMO_MAX_TEXT:
+                remember(_PARSED_MEDIA_TYPES, text, parsed)
+            return parsed
+        return cls._parse(text, offset)
+
+    @classmethod
+    def _parse(cls, text: str, offset: int) -> MediaType:
         head, params = _split_value_params(text, offset)
         main, slash, sub = head.partition("/")
         if not slash:
@@ -203,6 +245,10 @@ class TokenWithParams:
 
 _ViaBuilder = builder_for(Via)
 _CSeqBuilder = builder_for(CSeq)
+#: The parse methods' answers by text (see imkit.sip.params.remember).
+_PARSED_VIAS: dict[str, Via] = {}
+_PARSED_CSEQS: dict[str, CSeq] = {}
+_PARSED_MEDIA_TYPES: dict[str, MediaType] = {}
 
 ContentDisposition = TokenWithParams
 Event = TokenWithParams

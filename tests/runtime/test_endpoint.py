@@ -15,6 +15,7 @@ from imkit.errors import LocalProtocolError
 from imkit.runtime import (
     Endpoint,
     IncomingRequest,
+    Limits,
     TransactionTimeout,
     TransportFailure,
 )
@@ -111,6 +112,39 @@ async def test_invite_200_ack_bye(tls, transport) -> None:
         assert server_txn.acked
 
 
+async def test_settled_transactions_hold_no_endpoint_state(tls) -> None:
+    """Once a transaction only absorbs retransmissions (32 s over UDP) the
+    endpoint keeps nothing for it: the pending request is gone with its final
+    response, the incoming INVITE with its ACK.  ``Limits`` reach the layer:
+    live and settled transactions are bounded apart, the oldest settled one
+    evicted (its Terminated handled like any other)."""
+
+    async def bob_handler(incoming: IncomingRequest) -> Response | None:
+        request = incoming.request
+        if request.method == "INVITE":
+            bob.respond(incoming, make_response(request, 200, to_tag="bobtag",
+                                                headers=[("Contact", f"<{bob.contact_uri('bob')}>")]))
+            await within(incoming.ack)
+            return None
+        return make_response(request, 200)
+
+    limits = Limits(max_transactions=4, max_settled=2)
+    async with endpoint(tls, handler=bob_handler, limits=limits) as bob, endpoint(tls, limits=limits) as alice:
+        for _ in range(3):
+            invite = out_of_dialog(alice, "INVITE", target_uri(bob, "UDP"), "UDP")
+            ok = await within(alice.request(invite))
+            dialog = Dialog.from_uac(invite, ok)
+            await alice.send_ack(dialog.create_ack(ok))
+            bye_ok = await within(alice.request(dialog.create_request("BYE")))
+            assert bye_ok.status == 200
+        await asyncio.sleep(0.05)  # bob's last handler task ends
+        assert (alice.layer.max_transactions, alice.layer.max_settled) == (4, 2)
+        # three calls, two settled transactions each side per call
+        for layer in (alice.layer, bob.layer):
+            assert (layer.live_count, layer.settled_count, layer.evicted) == (0, 2, 4)
+        assert not alice._outgoing and not bob._incoming and not bob._tasks
+
+
 async def test_cancel_over_udp(tls) -> None:
     rang = asyncio.Event()
     seen: list[IncomingRequest] = []
@@ -135,7 +169,7 @@ async def test_cancel_over_udp(tls) -> None:
         assert final.to.tag == cancel_ok.to.tag == "b1"
         assert await alice.cancel(invite) is cancel_ok  # the same CANCEL, not a new one
         await asyncio.sleep(0.05)
-        assert seen[0].responded and seen[0].transaction.last_final.message.status == 487
+        assert seen[0].responded and seen[0].transaction.final_status == 487
 
 
 async def test_cancel_before_any_provisional_is_held(tls) -> None:

@@ -219,3 +219,151 @@ async def test_tls(tmp_path: Path) -> None:
                                                   Role.ACTIVE))   # msrps without a context
     finally:
         await listener.close()
+
+
+# -- many sessions on one listener, and sessions that leave before their connection --
+
+PEER = MSRPURI("msrp", "127.0.0.1", 9, "peer", "tcp")
+
+
+def waiting_session(listener: MSRPListener) -> MSRPSession:
+    """A passive session on ``listener`` (a fresh session-id) whose peer is ``PEER``."""
+    return MSRPSession([listener.uri()], [PEER], Role.PASSIVE)
+
+
+async def first_send(uri: MSRPURI, transaction: str) -> bytes:
+    """Open a connection to ``uri``'s socket, send a first SEND addressed to
+    it, and return the whole response."""
+    reader, writer = await asyncio.open_connection(*uri.address)
+    try:
+        writer.write(
+            f"MSRP {transaction} SEND\r\nTo-Path: {uri}\r\nFrom-Path: {PEER}\r\n"
+            f"Message-ID: m{transaction}\r\nByte-Range: 1-2/2\r\nContent-Type: text/plain\r\n\r\n"
+            f"hi\r\n-------{transaction}$\r\n".encode()
+        )
+        return await asyncio.wait_for(reader.readuntil(f"-------{transaction}$\r\n".encode()), 5)
+    finally:
+        writer.close()
+
+
+async def next_body(channel: MSRPChannel) -> bytes:
+    event = await asyncio.wait_for(channel.receive(), 5)
+    assert isinstance(event, MessageReceived)
+    return event.body
+
+
+def no_such_session(transaction: str, uri: MSRPURI) -> bytes:
+    """RFC 4975 section 7.3's 481 to ``first_send``, from the URI it addressed."""
+    return (f"MSRP {transaction} 481 No Such Session\r\nTo-Path: {PEER}\r\nFrom-Path: {uri}\r\n"
+            f"-------{transaction}$\r\n").encode()
+
+
+async def test_sessions_on_one_listener_bind_by_session_id(listener: MSRPListener) -> None:
+    """RFC 4975 section 5.4: each connection is bound to the session its
+    first SEND is addressed to, whatever order they come in."""
+    first, second = listener.accept(waiting_session(listener)), listener.accept(waiting_session(listener))
+    assert listener.waiting == 2
+    assert first.session.local_uri.address == second.session.local_uri.address == (listener.host, listener.port)
+    assert first.session.local_uri.session_id != second.session.local_uri.session_id
+    peers = []
+    for channel in (second, first):
+        peer = await MSRPChannel.connect(MSRPSession([PEER], [channel.session.local_uri], Role.ACTIVE))
+        await asyncio.wait_for(channel.wait_bound(), 5)
+        peers.append(peer)
+    assert listener.waiting == 0
+    await peers[0].send_and_wait(b"to the second")
+    await peers[1].send_and_wait(b"to the first")
+    assert await next_body(first) == b"to the first"
+    assert await next_body(second) == b"to the second"
+    for peer in peers:
+        await peer.close()
+
+
+async def test_a_withdrawn_session_gets_481_and_the_others_still_bind() -> None:
+    listener = await MSRPListener.start(max_waiting=2)
+    try:
+        gone, kept = listener.accept(waiting_session(listener)), listener.accept(waiting_session(listener))
+        with pytest.raises(ValueError):
+            listener.accept(waiting_session(listener))   # max_waiting=2
+        assert listener.withdraw(gone) is True
+        assert listener.withdraw(gone) is False          # twice: nothing more to do
+        assert listener.waiting == 1
+        # a withdrawn channel will never be bound: it is closed
+        assert gone.closed
+        with pytest.raises(ChannelClosed):
+            await gone.wait_bound(5)
+        with pytest.raises(ChannelClosed):
+            await gone.receive()
+        uri = gone.session.local_uri
+        assert await first_send(uri, "t1") == no_such_session("t1", uri)
+        # its place is free again
+        again = listener.accept(waiting_session(listener))
+        assert listener.waiting == 2
+        assert listener.withdraw(again) is True
+        response = await first_send(kept.session.local_uri, "t2")
+        assert response.startswith(b"MSRP t2 200 OK\r\n")
+        await asyncio.wait_for(kept.wait_bound(), 5)
+        event = await asyncio.wait_for(kept.receive(), 5)
+        assert isinstance(event, MessageReceived) and event.body == b"hi"
+        assert listener.waiting == 0
+        await kept.close()
+    finally:
+        await listener.close()
+
+
+async def test_closing_a_waiting_channel_leaves_the_listener() -> None:
+    """No caller can leak a place by forgetting to withdraw: close() does it."""
+    listener = await MSRPListener.start(max_waiting=1)
+    try:
+        for round_ in range(3):     # more rounds than places
+            channel = listener.accept(waiting_session(listener))
+            assert listener.waiting == 1
+            await channel.close()
+            assert listener.waiting == 0 and channel.closed
+            assert listener.withdraw(channel) is False
+            uri = channel.session.local_uri
+            assert await first_send(uri, f"c{round_}") == no_such_session(f"c{round_}", uri)
+    finally:
+        await listener.close()
+
+
+async def test_a_bound_channel_is_not_withdrawn(listener: MSRPListener) -> None:
+    passive = listener.accept(waiting_session(listener))
+    waiting = listener.accept(waiting_session(listener))
+    active = await MSRPChannel.connect(MSRPSession([PEER], [passive.session.local_uri], Role.ACTIVE))
+    await asyncio.wait_for(passive.wait_bound(), 5)
+    assert listener.withdraw(passive) is False
+    assert not passive.closed and listener.waiting == 1
+    await active.send_and_wait(b"still bound")
+    assert await next_body(passive) == b"still bound"
+    # closing the bound channel closes its connection, and only that
+    await passive.close()
+    await asyncio.wait_for(active.wait_closed(), 5)
+    assert listener.waiting == 1 and not waiting.closed
+    await waiting.close()
+    assert listener.waiting == 0
+
+
+async def test_closing_the_listener_closes_the_waiting_channels() -> None:
+    listener = await MSRPListener.start()
+    channel = listener.accept(waiting_session(listener))
+    waiter = asyncio.ensure_future(channel.wait_bound(30))
+    await asyncio.sleep(0)
+    await listener.close()
+    assert listener.waiting == 0
+    with pytest.raises(ChannelClosed):
+        await asyncio.wait_for(waiter, 5)
+
+
+async def test_closed_before_its_connection_runs_sends_nothing(listener: MSRPListener) -> None:
+    """An active channel closed as soon as connect() returned: its
+    connection is dropped, no binding SEND goes out on it."""
+    passive = listener.accept(waiting_session(listener))
+    log: Log = []
+    active = await MSRPChannel.connect(MSRPSession([PEER], [passive.session.local_uri], Role.ACTIVE),
+                                       on_message=recorder(log))
+    await active.close()
+    assert active.closed
+    await asyncio.sleep(0.2)
+    assert log == [] and listener.log == []  # type: ignore[attr-defined]
+    assert passive.session.state is SessionState.IDLE and listener.waiting == 1

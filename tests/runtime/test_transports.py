@@ -314,3 +314,36 @@ async def test_tcp_trace_records_both_directions(bob) -> None:
     ]
     assert records[0].local == bob.local_address("TCP")
     assert records[0].remote == records[1].remote
+
+
+class _Collect:
+    """A receiver that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[str, bytes, object, object]] = []
+
+    def message_received(self, transport: str, data: bytes, source: object, local: object) -> None:
+        self.got.append((transport, data, source, local))
+
+    def stream_closed(self, transport: str, source: object, local: object, reason: str) -> None:
+        raise AssertionError("UDP has no streams")
+
+
+def test_udp_sources_are_made_once_per_peer_address() -> None:
+    from imkit.runtime.transport import _MAX_SOURCES, TransportLimits, UdpTransport
+    from imkit.sip.transaction import Destination
+
+    receiver = _Collect()
+    transport = UdpTransport(receiver, TransportLimits(max_message_size=100))
+    for port in (5060, 5061, 5060):
+        transport.datagram_received(b"x", ("127.0.0.1", port))
+    transport.datagram_received(b"x" * 101, ("127.0.0.1", 5062))  # too large: dropped
+    transport.datagram_received(b"y", ("::1", 5060, 0, 0))
+    sources = [source for _, _, source, _ in receiver.got]
+    assert sources == [Destination("UDP", "127.0.0.1", 5060), Destination("UDP", "127.0.0.1", 5061),
+                       Destination("UDP", "127.0.0.1", 5060), Destination("UDP", "::1", 5060)]
+    assert sources[0] is sources[2]
+    for port in range(_MAX_SOURCES + 10):  # many peers: the table stays bounded
+        transport.datagram_received(b"z", ("127.0.0.2", port))
+    assert len(transport._sources) <= _MAX_SOURCES
+    assert receiver.got[-1][2] == Destination("UDP", "127.0.0.2", _MAX_SOURCES + 9)

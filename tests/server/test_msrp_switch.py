@@ -168,3 +168,22 @@ async def test_dial_out_setups_all_carry_the_chat(setup: Setup) -> None:
         await server.close()
         await alice.close()
         await bob.close()
+
+
+async def test_a_port_detached_before_its_connection_leaves_the_listener() -> None:
+    """A participant that leaves before opening its MSRP connection must not
+    keep a place on the switch's listener (max_sessions of them in all)."""
+    switch = MSRPSwitch(max_sessions=2)
+    listener = await switch.start()
+    try:
+        room = switch.room("sip:conf-1@127.0.0.1:5060")
+        for round_ in range(3):
+            local = listener.uri()
+            port = switch.attach(room, f"sip:a{round_}@x",
+                                 MSRPSession([local], ["msrp://127.0.0.1:9/peer;tcp"], MSRPRole.PASSIVE),
+                                 cpim_from=cpim.NameAddr("sip:a@x"), active=False)
+            assert listener.waiting == 1
+            await switch.detach(port)
+            assert listener.waiting == 0
+    finally:
+        await switch.close()

@@ -309,7 +309,7 @@ async def test_no_machine_to_machine_chat(make_ua) -> None:
 
 
 async def test_concurrent_invites_past_the_session_limit_get_486(make_ua, monkeypatch) -> None:
-    """INVITEs that arrive together while the user opens their MSRP listeners
+    """INVITEs that arrive together while the user opens its MSRP listener
     all see room at first: the places must be taken before the first await,
     so the ones over the limit get 486 (Busy Here), never a 500."""
     monkeypatch.setattr(users_module, "MAX_SESSIONS", 3)
@@ -339,26 +339,39 @@ def _msrp_port(answer: bytes) -> int:
     return int(path.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
 
 
-async def _refused(port: int) -> bool:
+def _msrp_path(answer: bytes) -> str:
+    return msrp_media(SessionDescription.parse(answer)).path[-1]
+
+
+async def _first_send_status(path: str) -> bytes:
+    """Connect to ``path``'s listener, send a first SEND to it and return the
+    status line of the response."""
+    host_port = path.split("://", 1)[1].split("/", 1)[0]
+    host, port = host_port.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
     try:
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return True
-    writer.close()
-    await writer.wait_closed()
-    return False
+        writer.write(
+            f"MSRP t1 SEND\r\nTo-Path: {path}\r\nFrom-Path: msrp://127.0.0.1:9/late;tcp\r\n"
+            "Message-ID: m1\r\nByte-Range: 1-2/2\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+            "-------t1$\r\n".encode()
+        )
+        return (await asyncio.wait_for(reader.readline(), WAIT)).rstrip(b"\r\n")
+    finally:
+        writer.close()
 
 
 async def test_session_without_msrp_connection_ends_with_bye(make_ua) -> None:
     """A caller that ACKs but never opens the MSRP connection: after
-    msrp_wait the simulated user sends BYE and closes its listener."""
+    msrp_wait the simulated user sends BYE and withdraws the session from its
+    listener: a connection that comes later gets 481 (RFC 4975 section 7.3)."""
     async with TestServer(users={"carol": "answer"}, focus=False, msrp_wait=0.5) as server:
         alice = await make_ua("alice")
         loop = asyncio.get_running_loop()
         _, response, dialog = await alice.call("carol", server.address)
         acked = loop.time()
-        port = _msrp_port(response.body)
-        assert not await _refused(port)  # carol listens for alice's connection
+        path = _msrp_path(response.body)
+        carol = server.users["carol"]
+        assert (await carol.msrp_listener()).waiting == 1  # carol waits for alice's connection
         bye = await alice.next_request("BYE", timeout=WAIT)
         assert 0.4 <= loop.time() - acked < 3.0
         assert bye.request.call_id == dialog.call_id
@@ -367,8 +380,9 @@ async def test_session_without_msrp_connection_ends_with_bye(make_ua) -> None:
             if not server.users["carol"].sessions:
                 break
             await asyncio.sleep(0.02)
-        assert not server.users["carol"].sessions
-        assert await _refused(port)
+        assert not carol.sessions
+        assert (await carol.msrp_listener()).waiting == 0
+        assert (await _first_send_status(path)).startswith(b"MSRP t1 481 ")
 
 
 async def test_session_with_msrp_connection_stays(make_ua) -> None:
@@ -382,3 +396,104 @@ async def test_session_with_msrp_connection_stays(make_ua) -> None:
         await channel.send(b"still here")
         assert b"echo: still here" in (await next_text(channel)).body
         await channel.close()
+
+
+async def test_sessions_of_one_user_share_its_listener(make_ua) -> None:
+    """Two sessions with one simulated user wait on the same MSRP listener,
+    told apart by the session-id of their paths (RFC 4975 section 5.4): each
+    caller gets its own chat, and both leave the listener when they end."""
+    async with TestServer(users={"carol": "answer"}, focus=False) as server:
+        alice, bob = await make_ua("alice"), await make_ua("bob")
+        _, to_alice, alice_dialog = await alice.call("carol", server.address)
+        _, to_bob, bob_dialog = await bob.call("carol", server.address)
+        carol = server.users["carol"]
+        listener = await carol.msrp_listener()
+        assert _msrp_port(to_alice.body) == _msrp_port(to_bob.body) == listener.port
+        assert _msrp_path(to_alice.body) != _msrp_path(to_bob.body)
+        assert listener.waiting == 2
+        # bob connects first: the listener binds each connection to its own session
+        bob_channel = await chat(to_bob.body)
+        alice_channel = await chat(to_alice.body)
+        assert listener.waiting == 0
+        await alice_channel.send(b"from alice")
+        await bob_channel.send(b"from bob")
+        assert (await next_text(alice_channel)).body.endswith(b"echo: from alice")
+        assert (await next_text(bob_channel)).body.endswith(b"echo: from bob")
+        assert {line.peer for line in carol.messages if line.incoming} == {
+            "sip:alice@example.com", "sip:bob@example.com"}
+        assert (await alice.in_dialog(alice_dialog, "BYE")).status == 200
+        assert (await bob.in_dialog(bob_dialog, "BYE")).status == 200
+        for channel in (alice_channel, bob_channel):
+            await asyncio.wait_for(channel.wait_closed(), WAIT)  # carol closed its end
+        assert not carol.sessions and len(carol.dialogs) == 0 and listener.waiting == 0
+
+
+async def test_a_session_that_ends_unconnected_leaves_the_listener(make_ua) -> None:
+    """Calls that end before their MSRP connection (a load test's) leave
+    nothing waiting on the listener, however many there were."""
+    async with TestServer(users={"carol": "answer"}, focus=False) as server:
+        alice = await make_ua("alice")
+        for _ in range(users_module.MAX_SESSIONS + 2):
+            _, response, dialog = await alice.call("carol", server.address)
+            assert response.status == 200
+            assert (await alice.in_dialog(dialog, "BYE")).status == 200
+        carol = server.users["carol"]
+        assert not carol.sessions and len(carol.dialogs) == 0
+        assert (await carol.msrp_listener()).waiting == 0
+
+
+async def _invite_user_directly(alice, carol) -> tuple[list[tuple[float, int]], float, int]:
+    """INVITE ``carol`` at its own contact (not through the proxy): the
+    provisional responses (time, status), the time of the final one and its status."""
+    loop = asyncio.get_running_loop()
+    provisional: list[tuple[float, int]] = []
+    invite = alice.invite(carol.contact("udp"))
+    started = loop.time()
+    response = await asyncio.wait_for(alice.endpoint.request(
+        invite, carol.contact("udp"), on_provisional=lambda r: provisional.append((loop.time() - started, r.status)),
+    ), WAIT)
+    if response.is_success:
+        await alice.endpoint.send_ack(Dialog.from_uac(invite, response).create_ack(response))
+    return provisional, loop.time() - started, response.status
+
+
+async def test_a_user_answering_at_once_sends_no_trying(make_ua) -> None:
+    """RFC 3261 17.2.1: a 100 (Trying) is needed only when the TU will not
+    answer within 200 ms; a simulated user answers at once."""
+    async with TestServer(users={"carol": "answer"}, focus=False) as server:
+        alice = await make_ua("alice")
+        carol = await server.users.obtain("carol")
+        await carol.msrp_listener()
+        provisional, _, status = await _invite_user_directly(alice, carol)
+        assert status == 200
+        assert provisional == []
+
+
+async def test_a_late_answer_is_preceded_by_trying(make_ua, monkeypatch) -> None:
+    """RFC 3261 17.2.1: the server transaction "MUST generate a 100 (Trying)
+    response unless it knows that the TU will generate a provisional or final
+    response within 200 ms": an answer held up sends one after 200 ms."""
+    real_start = MSRPListener.start
+
+    async def slow_start(*args: object, **options: object) -> MSRPListener:
+        await asyncio.sleep(0.5)
+        return await real_start(*args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(users_module.MSRPListener, "start", slow_start)
+    async with TestServer(users={"carol": "answer"}, focus=False) as server:
+        alice = await make_ua("alice")
+        carol = await server.users.obtain("carol")
+        provisional, final_at, status = await _invite_user_directly(alice, carol)
+        assert status == 200
+        assert [code for _, code in provisional] == [100]
+        assert users_module.TRYING_AFTER <= provisional[0][0] < final_at
+        assert final_at >= 0.5
+
+
+async def test_a_ringing_user_sends_180_not_trying(make_ua) -> None:
+    async with TestServer(users={"dave": "no-answer:0.5"}, focus=False) as server:
+        alice = await make_ua("alice")
+        dave = await server.users.obtain("dave")
+        provisional, final_at, status = await _invite_user_directly(alice, dave)
+        assert status == 480 and final_at >= 0.5
+        assert [code for _, code in provisional] == [180]

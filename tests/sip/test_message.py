@@ -301,3 +301,71 @@ def test_headers_editing_keeps_order() -> None:
 def test_request_uri_object() -> None:
     r = Request("INVITE", SipURI(host="example.com", user="conf-factory"))
     assert r.start_line() == "INVITE sip:conf-factory@example.com SIP/2.0"
+
+
+# -- what the parsers remember ------------------------------------------------
+# Start lines, header rows and the values of From, To, Via, CSeq and
+# Content-Type are remembered by text (they repeat message after message);
+# a text that failed is not, so an error is found again, at its own offset.
+
+
+def test_a_message_parsed_again_is_equal_and_shares_immutable_values() -> None:
+    first, second = parse(build_invite()), parse(build_invite())
+    assert first == second and bytes(second) == build_invite()
+    assert second.from_ == first.from_ and second.via == first.via and second.cseq == first.cseq
+    assert second.uri == first.uri and second.content_type == first.content_type
+
+
+@pytest.mark.parametrize("bad", [b"From: <sip:a@b", b"CSeq: 1 IN VITE", b"Via: SIP/2.0 h", b"To: <sip:a@b:99999>"])
+def test_a_value_that_failed_fails_again_where_it_is(bad: bytes) -> None:
+    for padding in (b"", b"Subject: " + b"x" * 40 + b"\r\n", b""):
+        raw = b"OPTIONS sip:a@b SIP/2.0\r\n" + padding + bad + b"\r\n\r\n"
+        with pytest.raises(ParseError) as info:
+            parse(raw)
+        assert raw.index(bad) <= info.value.offset < len(raw) - 4
+
+
+def test_a_start_line_that_failed_fails_again() -> None:
+    for _ in range(2):
+        with pytest.raises(ParseError, match="version"):
+            parse(b"OPTIONS sip:a@b SIP/3\r\n\r\n")
+    ok = parse(b"SIP/2.0 200 Fine\r\nCSeq: 1 OPTIONS\r\n\r\n")
+    again = parse(b"SIP/2.0 200 Fine\r\nCSeq: 2 OPTIONS\r\n\r\n")
+    assert isinstance(again, Response) and (again.status, again.reason) == (ok.status, ok.reason) == (200, "Fine")
+    assert again.cseq is not None and again.cseq.seq == 2
+
+
+def test_a_header_error_comes_before_a_start_line_error_either_way() -> None:
+    # The header block is read before the start line's grammar is checked,
+    # whether the start line was remembered or not.
+    for start in (b"INVITE sip:a@b SIP/2.0", b"INVITE sip:a@b SIP/2"):
+        with pytest.raises(ParseError, match="colon"):
+            parse(start + b"\r\nNoColonHere\r\n\r\n")
+
+
+def test_accessor_lists_are_fresh() -> None:
+    m = parse(build_invite())
+    m.via.clear()
+    m.contact.clear()
+    assert len(m.via) == 1 and len(m.contact) == 1
+
+
+def test_top_via_reads_every_row() -> None:
+    m = parse(build_invite())
+    m.headers.add("Via", "SIP/2.0 nonsense")
+    with pytest.raises(ParseError):
+        _ = m.top_via
+    with pytest.raises(ParseError):
+        _ = m.via
+
+
+def test_serialising_mixes_received_and_local_rows() -> None:
+    m = parse(build_invite())
+    m.headers.add("Record-Route", "<sip:p.example.com;lr>", first=True)
+    m.headers.set("Max-Forwards", "69")
+    expected = (
+        b"INVITE sip:bob@example.com SIP/2.0\r\nRecord-Route: <sip:p.example.com;lr>\r\n"
+        + build_invite().split(b"\r\n", 1)[1].replace(b"Max-Forwards: 70", b"Max-Forwards: 69")
+    )
+    assert bytes(m) == expected
+    assert bytes(Request("OPTIONS", "sip:a@b")) == b"OPTIONS sip:a@b SIP/2.0\r\n\r\n"

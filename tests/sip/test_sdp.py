@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -617,3 +618,58 @@ def test_mutated_descriptions_raise_only_parse_errors(base: bytes, data) -> None
     assert bytes(sd) == mutated
     with contextlib.suppress(SDPParseError):
         msrp_media(sd)
+
+
+# -- views are read once --------------------------------------------------------
+# A description is immutable, so its bytes, line offsets and typed views are
+# computed once (when parsed, built or first asked for); they must be what
+# reading the lines afresh gives.
+
+
+def _view(read: Callable[[], object]) -> object:
+    """What ``read`` gives, or the error it raised (what, offset)."""
+    try:
+        return read()
+    except SDPParseError as exc:
+        return (exc.what, exc.offset)
+
+
+def _offsets(lines: tuple[Line, ...]) -> list[int]:
+    out, position = [], 0
+    for line in lines:
+        out.append(position)
+        position += len(bytes(line))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(descriptions())
+def test_parsed_and_built_descriptions_give_the_same_views(built: SessionDescription) -> None:
+    parsed = SessionDescription.parse(bytes(built))
+    for sd in (parsed, built):
+        assert sd.lines == built.session + tuple(line for m in built.media for line in m.lines)
+        assert [sd.offset_of(line) for line in sd.lines] == _offsets(sd.lines)
+        assert bytes(sd) == b"".join(bytes(line) for line in sd.lines)
+    assert parsed.connection == built.connection and parsed.attributes == built.attributes
+    for mine, theirs in zip(parsed.media, built.media, strict=True):
+        assert _view(lambda m=mine: m.media_line) == _view(lambda t=theirs: t.media_line)
+        assert mine.connection == theirs.connection and mine.attributes == theirs.attributes
+    for index in (None, *range(len(built.media))):
+        assert _view(lambda i=index: msrp_media(parsed, i)) == _view(lambda i=index: msrp_media(built, i))
+
+
+def test_msrp_media_is_read_once_and_errors_every_time() -> None:
+    sd = SessionDescription.parse(WRAPPED_OFFER)
+    assert msrp_media(sd) is msrp_media(sd)
+    assert msrp_media(sd) == msrp_media(SessionDescription.parse(WRAPPED_OFFER))
+    broken = SessionDescription.parse(ALICE_OFFER.replace(b"a=path:", b"a=pith:"))
+    for _ in range(2):
+        with pytest.raises(SDPParseError, match="without a=path"):
+            msrp_media(broken)
+
+
+def test_a_line_checks_non_ascii_values_only_for_encodability() -> None:
+    assert bytes(Line("s", "caf\u00e9")) == "s=caf\u00e9\r\n".encode()
+    assert bytes(Line("s", "x\udcff")) == b"s=x\xff\r\n"
+    with pytest.raises(LocalProtocolError, match="not encodable"):
+        Line("s", "x\ud800")

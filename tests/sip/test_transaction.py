@@ -21,7 +21,9 @@ from imkit.sip.builders import make_response, new_request
 from imkit.sip.params import Params
 from imkit.sip.transaction import (
     MACHINES,
+    SETTLED,
     AckNotReceived,
+    Arm,
     ClientTransaction,
     Destination,
     Do,
@@ -501,6 +503,54 @@ def test_request_bytes_are_fixed_at_start() -> None:
     txn.request.headers.add("Subject", "changed later")
     assert txn.handle_timer(0.5)[0].data == first
     assert parse(first).headers.get("Subject") is None
+
+
+# ---------------------------------------------------------------- settled transactions
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_settled_states_only_absorb(kind) -> None:
+    """A settled state arms no timer and only leaves for "Terminated", so a
+    released transaction (its intervals dropped) never needs them again; the
+    one exception is the 2xx retransmission of an INVITE server's "Accepted",
+    which is stopped before that state counts as settled (once ACKed)."""
+    machine = MACHINES[kind]
+    for (state, event), transition in machine.table.items():
+        if state not in SETTLED[kind]:
+            continue
+        assert transition.target in (state, State.TERMINATED)
+        arms = [s.timer for s in transition.steps if isinstance(s, Arm)]
+        assert arms in ([], [Timer.RETRANSMIT_2XX]), (state, event)
+        if arms:
+            assert (kind, state, event) == (Kind.INVITE_SERVER, State.ACCEPTED, Event.TIMER_RETRANSMIT_2XX)
+    for state in SETTLED[kind]:
+        assert state not in (State.INITIAL, State.CALLING, State.TRYING, State.PROCEEDING)
+        # every settled state ends by a timer
+        assert machine.timers.get(state)
+
+
+def test_release_keeps_the_retransmission_bytes() -> None:
+    txn = ServerTransaction(request("OPTIONS"), UDP, UDP, T)
+    txn.start(0.0)
+    [sent] = txn.respond(response(txn.request, 200), 0.1)
+    assert txn.settled and not txn.released
+    txn.release()
+    with pytest.raises(LocalProtocolError, match="released its request"):
+        txn.request  # noqa: B018
+    [again] = txn.receive(request("OPTIONS"), 1.0)
+    assert again.data == sent.data and again.retransmission and again.message.status == 200
+    assert (txn.final_status, txn.to_tag) == (200, "ttag")
+    assert txn.abandon() == [Terminated(txn)] and txn.terminated and txn.deadlines() == {}
+
+
+def test_acks_are_recorded_for_invites_only() -> None:
+    txn = ClientTransaction(request("OPTIONS"), UDP, T)
+    ack = SendMessage(request("ACK"), b"ACK", UDP)
+    with pytest.raises(LocalProtocolError):
+        txn.record_ack("t", ack)
+    invite = ClientTransaction(request(), UDP, T)
+    invite.record_ack("t", ack)
+    assert invite.acks_2xx == {"t": (b"ACK", UDP)} and txn.acks_2xx == {}
 
 
 # ---------------------------------------------------------------- diagrams
