@@ -29,6 +29,16 @@ samples per case, interleaved across libraries so drift hits all alike; the
 median is reported.  The garbage collector is left on, as in a real receive
 loop.
 
+``--distinct N`` makes every parse and full-parse call of a sample read a
+different message: N variants of each message, each with its own Via
+branches, tags and Call-ID (the values that change from call to call on a
+real wire), taken in turn.  imkit remembers recently parsed header lines and
+values (bounded caches, ``imkit.sip.params.MEMO_LIMIT``); the default run
+parses one message again and again, so it shows imkit's cached path, and a
+run with ``--distinct 20000`` (more variants than any cache holds) shows the
+path for values never seen before.  The peers cache nothing, so both runs
+time the same work for them.
+
 Run (after ``bash bench/setup.sh``)::
 
     .venv-bench/bin/python bench/bench_sip_parse.py            # text tables
@@ -45,7 +55,9 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+import itertools
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -265,6 +277,19 @@ class Case:
         return statistics.median(self.samples) * 1e6
 
 
+_PER_CALL = re.compile(rb"(branch=z9hG4bK|tag=|Call-ID: )([A-Za-z0-9.]+)")
+
+
+def variants(data: bytes, count: int) -> list[bytes]:
+    """``count`` copies of ``data`` with their own branches, tags and Call-ID."""
+    return [_PER_CALL.sub(lambda m, n=n: m[1] + m[2] + b"x%d" % n, data) for n in range(count)]
+
+
+def each(fn: Callable[[Any], Any]) -> Callable[[Iterator[bytes]], Any]:
+    """``fn`` on the next message of a cycle: one new message per call."""
+    return lambda pool: fn(next(pool))
+
+
 def run_cases(cases: list[Case], repeat: int, min_time: float, clock: Callable[[], float]) -> None:
     for case in cases:
         _loop(case.fn, case.arg, 100, clock)  # warm up
@@ -405,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clock", choices=sorted(CLOCKS), default="perf",
                     help="perf: time.perf_counter (wall); process: time.process_time (CPU)")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    ap.add_argument("--distinct", type=int, default=0, metavar="N",
+                    help="parse N variants of each message in turn (own branches, tags, Call-ID)")
     args = ap.parse_args(argv)
 
     adapters, missing = load_adapters([p for p in args.peers.split(",") if p])
@@ -431,8 +458,13 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             properties[(a.name, msg)] = (order_kept(a, data, reference[msg]), round_trips(a, data))
             parsed = a.parse(data)
-            cases.append(Case(a.name, msg, "parse", a.parse, data))
-            cases.append(Case(a.name, msg, "full", a.full, data))
+            if args.distinct:
+                pool = variants(data, args.distinct)
+                cases.append(Case(a.name, msg, "parse", each(a.parse), itertools.cycle(pool)))
+                cases.append(Case(a.name, msg, "full", each(a.full), itertools.cycle(pool)))
+            else:
+                cases.append(Case(a.name, msg, "parse", a.parse, data))
+                cases.append(Case(a.name, msg, "full", a.full, data))
             cases.append(Case(a.name, msg, "serialise", a.serialise, parsed))
 
     started = datetime.datetime.now(datetime.UTC)
@@ -448,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not measured: {name}: {why}")
     clock_name = {"perf": "time.perf_counter", "process": "time.process_time"}[args.clock]
     print(f"method: {clock_name}, median of {args.repeat} samples of >= {args.min_time}s each, "
-          "cases interleaved, gc on")
+          "cases interleaved, gc on"
+          + (f"; each parse reads the next of {args.distinct} variants of its message" if args.distinct else ""))
     print(f"load average (1 min) before / after: {load_before} / {load_after}")
     print()
     print(render(adapters, results, failures, properties, args.markdown))
