@@ -67,6 +67,8 @@ def add_server_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument("--core", metavar="URI",
                         help="SIP/IP Core (e.g. Kamailio) for users with no binding here")
     parser.add_argument("--min-se", type=int, help="session timer minimum in seconds (default 90)")
+    parser.add_argument("--max-user-sessions", type=int, metavar="N",
+                        help="sessions a simulated user holds at once; past them it answers 486 (default 64)")
     parser.add_argument("--no-auto-users", action="store_true",
                         help="answer 404 for unknown users instead of creating simulated ones")
     parser.add_argument("--no-focus", action="store_true", help="run without the conference focus")
@@ -96,6 +98,8 @@ def _server_options(args: argparse.Namespace) -> dict[str, object]:
         options["core"] = args.core
     if args.min_se is not None:
         options["min_se"] = args.min_se
+    if args.max_user_sessions is not None:
+        options["max_user_sessions"] = args.max_user_sessions
     if args.default_behaviour:
         options["default_behaviour"] = args.default_behaviour
     if args.no_auto_users:

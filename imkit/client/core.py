@@ -28,14 +28,17 @@ from imkit.procedures.general import StoredServerInfo
 from imkit.procedures.outgoing import OutgoingRequest
 from imkit.procedures.profile import ClientProfile
 from imkit.runtime import Endpoint, IncomingRequest
-from imkit.sip import NameAddr, Request, Response, SipURI
+from imkit.sip import NameAddr, Request, Response, SipURI, parse
 from imkit.sip.auth import DigestClient
 from imkit.sip.builders import new_request
 from imkit.sip.dialog import Dialog
+from imkit.sip.errors import ParseError
 from imkit.sip.ids import IdGenerator
 from imkit.sip.sdp import SessionDescription, msrp_media
+from imkit.sip.transaction_layer import default_port
 from imkit.sip.uri import URI
-from imkit.trace import Trace
+from imkit.trace import Address, Direction, Protocol, Trace
+from imkit.trace import Transport as TraceTransport
 from imkit.trace.notes import Note
 
 _log = logging.getLogger("imkit.client")
@@ -52,12 +55,58 @@ _BASE_REASONS = {
 }
 
 
+class _OwnLane:
+    """What the client's endpoint records into: the client's trace, with the
+    lanes of TCP connections named.  A connection comes from a port of its
+    own (the client's over TCP, or a request over 1300 bytes switched from
+    UDP to TCP: RFC 3261 18.1.1; the server's NOTIFY likewise): each local
+    address recorded is the client's, and a peer's connection takes the name
+    of the sent-by in the top Via of the first request it brings, so the
+    ladder keeps one lane per party.  The endpoint's notes go to the trace."""
+
+    def __init__(self, trace: Trace, name: str) -> None:
+        self.trace = trace
+        self.name = name
+
+    def record(self, now: float, direction: Direction, protocol: Protocol, transport: TraceTransport,
+               local: Address, remote: Address, raw: bytes, provenance: Any = None, label: str | None = None) -> None:
+        names = self.trace.names
+        names.setdefault(local, self.name)
+        if transport is not TraceTransport.UDP and direction is Direction.RECEIVED and remote not in names:
+            peer = _sent_by(raw)
+            name = names.get(peer) if peer is not None else None
+            if name is not None:
+                names[remote] = name
+        self.trace.record(now, direction, protocol, transport, local, remote, raw, provenance=provenance, label=label)
+
+    def note(self, note: Note) -> None:
+        self.trace.note(note)
+
+
+def _sent_by(raw: bytes) -> Address | None:
+    """The sent-by of a request's top Via (``None`` for a response or bytes
+    that do not parse)."""
+    try:
+        message = parse(raw)
+    except ParseError:
+        return None
+    via = message.top_via if isinstance(message, Request) else None
+    if via is None:
+        return None
+    return via.host.strip("[]"), via.port or default_port(via.transport)
+
+
 class IMClient:
     """One IM User's client.
 
     ``server`` is where requests go first ("host:port", the test IM Server or
     a SIP/IP Core); ``proxy`` is an outbound proxy URI (a SIP/IP Core such as
     Kamailio) that takes precedence.  ``transport`` is ``udp`` or ``tcp``.
+
+    Over UDP the client also listens on TCP on the same port (RFC 3261
+    18.2.1), and a request of more than 1300 bytes (a URI-list INVITE, a
+    REFER to many) goes over TCP to the same server address (18.1.1; see
+    :mod:`imkit.runtime.endpoint`); the Contact stays a UDP one.
     """
 
     def __init__(
@@ -102,7 +151,8 @@ class IMClient:
             host=host,
             udp_port=0 if self.transport == "UDP" else None,
             tcp_port=0 if self.transport == "TCP" else None,
-            outbound_proxy=outbound, handler=self._handle, trace=trace, ids=self.ids,
+            outbound_proxy=outbound, handler=self._handle, ids=self.ids,
+            trace=_OwnLane(trace, self.profile.aor.user or str(self.profile.aor)) if trace is not None else None,
         )
         self.media = MediaEndpoint(trace, self.ids, host, name=self.profile.aor.user or str(self.profile.aor))
         self.auth = DigestClient(username or (self.profile.aor.user or ""), password, ids=self.ids) if password else None

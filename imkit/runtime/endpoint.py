@@ -17,7 +17,39 @@ transport and core need:
   response that does not parse is dropped; a stream with a bad
   Content-Length is closed (by the transport);
 * every message sent or received goes to the optional trace recorder, with
-  the same ``now`` the layer got.
+  the same ``now`` the layer got;
+* TCP beside UDP (RFC 3261 18.2.1: "For any port and interface that a server
+  listens on for UDP, it MUST listen on that same port and interface for
+  TCP."): an endpoint with UDP listens on TCP on the same host and port
+  (``pair_tcp``, on by default; with ``udp_port=0`` the port is the one UDP
+  got, a few tries when TCP finds it taken);
+* big requests over TCP (RFC 3261 18.1.1: "If a request is within 200 bytes
+  of the path MTU, or if it is larger than 1300 bytes and the path MTU is
+  unknown, the request MUST be sent using an RFC 2914 congestion controlled
+  transport protocol, such as TCP.  If this causes a change in the transport
+  protocol from the one indicated in the top Via, the value in the top Via
+  MUST be changed."): a request whose bytes exceed ``udp_mtu`` (1300 by
+  default, the path MTU being unknown; ``None`` turns the switch off) and
+  whose next hop is UDP goes over TCP to the same host and port, the server
+  there listening on TCP too (18.2.1).  Its top Via becomes
+  ``SIP/2.0/TCP`` with the sent-by of our TCP listener and the same branch
+  before the client transaction starts, so the transaction, the trace and
+  the wire agree.  When no TCP connection can be opened there (refused,
+  timed out, no TCP transport here), the request goes over UDP after all,
+  its Via unchanged, and the trace gets a note (key :data:`NOTE_UDP_MTU`)
+  saying why.  Responses are not switched: they follow the Via (18.2.2).
+
+  The requests that belong to another: a CANCEL goes where its INVITE went
+  (9.1: "The destination address, port, and transport for the CANCEL MUST
+  be identical to those used to send the original request."), and so does
+  the ACK of a non-2xx, sent by the INVITE transaction (17.1.1.3: "The ACK
+  MUST be sent to the same address, port, and transport to which the
+  original request was sent."); both copy the INVITE's top Via, so they
+  follow the switch (or the fallback) with no size test of their own.  The
+  ACK of a 2xx is a request of the TU sent without a transaction (13.2.2.4:
+  "the procedures of [4] are used to determine the destination address,
+  port and transport"), so the size rule applies to it on its own: it
+  usually stays on UDP after an INVITE that went over TCP.
 
 Incoming requests go to ``handler`` (an async callable receiving an
 :class:`IncomingRequest`, which may return the response to send).
@@ -75,10 +107,13 @@ from imkit.sip.transaction_layer import (
 )
 from imkit.sip.uri import URI, SipURI, parse_uri
 from imkit.sip.values import Via
+from imkit.trace.notes import Note
 from imkit.trace.record import Direction, Protocol
 from imkit.trace.record import Transport as TraceTransport
 
 __all__ = [
+    "NOTE_UDP_MTU",
+    "UDP_MTU",
     "Endpoint",
     "Handler",
     "IncomingRequest",
@@ -90,6 +125,14 @@ __all__ = [
 
 _log = logging.getLogger("imkit.runtime")
 _TRACE_TRANSPORTS = {t.value: t for t in TraceTransport}
+
+#: The default ``udp_mtu``: RFC 3261 18.1.1's size for an unknown path MTU
+#: ("larger than 1300 bytes and the path MTU is unknown").
+UDP_MTU = 1300
+#: The key of the trace note written when a request over ``udp_mtu`` goes over UDP after all.
+NOTE_UDP_MTU = "rfc3261-18.1.1"
+#: Binding UDP on a free port, then TCP on the same one: tries before giving up.
+_PAIR_TRIES = 20
 
 Handler = Callable[["IncomingRequest"], Awaitable["Response | None"]]
 ProvisionalCallback = Callable[[Response], Any]
@@ -203,7 +246,25 @@ class Endpoint:
 
     Ports: ``0`` picks a free one, ``None`` disables the transport.  TLS needs
     ``tls_server`` (and ``tls_client`` to open connections; default: the
-    system's trust store)."""
+    system's trust store).
+
+    TCP with UDP (RFC 3261 18.2.1): with ``pair_tcp`` (the default) and UDP
+    enabled, TCP listens on the UDP port when ``tcp_port`` is ``None``, ``0``
+    or that same port; with ``udp_port=0`` the port is the one UDP got (TCP
+    is then bound on it, and the pair tried again on another port should
+    TCP find it taken).  A ``tcp_port`` that names another port is honoured
+    as given: TCP listens there, not on the UDP port, so the endpoint does
+    not follow 18.2.1, and a request switched to TCP (``udp_mtu``) names
+    that TCP port in its Via sent-by (where the endpoint takes TCP; the
+    response comes back on the connection, RFC 3261 18.2.2).  ``pair_tcp=False``
+    keeps to the ports given (no TCP unless ``tcp_port`` says so, ``0`` then
+    meaning a port of its own): for a caller that needs UDP alone.
+
+    ``udp_mtu``: a request larger than this many bytes whose next hop is UDP
+    goes over TCP (RFC 3261 18.1.1; see the module docstring); the default
+    is the RFC's 1300 for an unknown path MTU (for a known path MTU, pass
+    it less 200), ``None`` sends every request on the transport its next
+    hop names.  Kamailio's ``udp_mtu`` setting means the same."""
 
     def __init__(
         self,
@@ -223,8 +284,14 @@ class Endpoint:
         send_trying: bool = True,
         answer_cancel: bool = True,
         may_send_to: Callable[[str], bool] | None = None,
+        pair_tcp: bool = True,
+        udp_mtu: int | None = UDP_MTU,
     ) -> None:
+        if udp_mtu is not None and udp_mtu < 1:
+            raise LocalProtocolError(f"udp_mtu must be a positive number of bytes or None, not {udp_mtu}")
         self.host = host
+        #: requests larger than this go over TCP when their next hop is UDP (None: never)
+        self.udp_mtu = udp_mtu
         #: which IP addresses requests may be sent to (None: any); a server
         #: bound to loopback keeps hostile Route/Contact/Request-URI values from
         #: making it send anywhere else (see :func:`loopback_only`)
@@ -239,7 +306,9 @@ class Endpoint:
             send_trying=send_trying,
             answer_cancel=answer_cancel, ids=self.ids,
         )
-        self._ports = {"UDP": udp_port, "TCP": tcp_port, "TLS": tls_port}
+        #: TCP on the UDP port (RFC 3261 18.2.1), bound as a pair by start()
+        self._paired = pair_tcp and udp_port is not None and tcp_port in (None, 0, udp_port)
+        self._ports = {"UDP": udp_port, "TCP": udp_port if self._paired else tcp_port, "TLS": tls_port}
         if tls_port is not None and tls_server is None:
             raise LocalProtocolError("TLS needs a tls_server SSL context")
         self._tls_server = tls_server
@@ -264,10 +333,14 @@ class Endpoint:
             self.limits.max_message_size, self.limits.max_connections,
             self.limits.max_write_buffer, self.limits.connect_timeout,
         )
-        if self._ports["UDP"] is not None:
-            self._udp = await UdpTransport.open(self.host, self._ports["UDP"], self, tlimits)
-        if self._ports["TCP"] is not None:
-            self._streams["TCP"] = await StreamTransport.open("TCP", self.host, self._ports["TCP"], self, tlimits)
+        if self._paired:
+            await self._open_pair(tlimits)
+        else:
+            if self._ports["UDP"] is not None:
+                self._udp = await UdpTransport.open(self.host, self._ports["UDP"], self, tlimits)
+            if self._ports["TCP"] is not None:
+                self._streams["TCP"] = await StreamTransport.open(
+                    "TCP", self.host, self._ports["TCP"], self, tlimits)
         if self._ports["TLS"] is not None:
             client = self._tls_client or ssl.create_default_context()
             self._streams["TLS"] = await StreamTransport.open(
@@ -275,6 +348,26 @@ class Endpoint:
                 server_ssl=self._tls_server, client_ssl=client,
             )
         return self
+
+    async def _open_pair(self, tlimits: TransportLimits) -> None:
+        """UDP, then TCP on the port UDP got (RFC 3261 18.2.1); with port 0,
+        another pair when TCP finds that port taken."""
+        port = self._ports["UDP"]
+        assert port is not None
+        last: OSError | None = None
+        for _ in range(_PAIR_TRIES if port == 0 else 1):
+            udp = await UdpTransport.open(self.host, port, self, tlimits)
+            try:
+                tcp = await StreamTransport.open("TCP", self.host, udp.local[1], self, tlimits)
+            except OSError as exc:
+                udp.close()
+                last = exc
+                continue
+            self._udp = udp
+            self._streams["TCP"] = tcp
+            return
+        assert last is not None
+        raise last
 
     async def close(self) -> None:
         self._closed = True
@@ -391,6 +484,7 @@ class Endpoint:
         """Start a client transaction; ``await`` the result for the final response."""
         target = await self.resolve(destination if destination is not None else self.next_hop(request))
         self._own_via(request, target.transport)
+        target = await self._congestion_controlled(request, target)
         now = self._now()
         txn, out = self.layer.send_request(request, target, now)
         pending = OutgoingRequest(request, txn, target, self._future(), on_provisional)
@@ -454,8 +548,58 @@ class Endpoint:
         """Send the ACK for a 2xx (RFC 3261 13.2.2.4; not a transaction)."""
         target = await self.resolve(destination if destination is not None else self.next_hop(ack))
         self._own_via(ack, target.transport)
+        target = await self._congestion_controlled(ack, target)
         now = self._now()
         self._run(self.layer.send_ack(ack, target, now), now, provenance, label)
+
+    async def _congestion_controlled(self, request: Request, target: Destination) -> Destination:
+        """Where ``request`` (its top Via ours, for ``target``) goes: over TCP
+        to the same host and port when it is larger than ``udp_mtu`` and
+        ``target`` is UDP.  RFC 3261 18.1.1: "If a request is within 200 bytes
+        of the path MTU, or if it is larger than 1300 bytes and the path MTU
+        is unknown, the request MUST be sent using an RFC 2914 congestion
+        controlled transport protocol, such as TCP."  The connection is
+        opened first: when it cannot be, the request stays on UDP, and a
+        trace note says why."""
+        if target.transport != "UDP" or self.udp_mtu is None:
+            return target
+        size = len(bytes(request))
+        if size <= self.udp_mtu:
+            return target
+        what = (f"{request.method} of {size} bytes (more than udp_mtu {self.udp_mtu}: RFC 3261 18.1.1 "
+                f"asks for TCP) sent over UDP to {target.host}:{target.port}")
+        stream = self._streams.get("TCP")
+        if stream is None:
+            self._note_udp_mtu(request, f"{what}: TCP is not enabled on this endpoint")
+            return target
+        switched = Destination("TCP", target.host, target.port)
+        try:
+            await stream.connect(switched)
+        except TransportError as exc:
+            self._note_udp_mtu(request, f"{what} after all: {exc}")
+            return target
+        # 18.1.1: "If this causes a change in the transport protocol from the
+        # one indicated in the top Via, the value in the top Via MUST be changed."
+        self._via_transport(request, "TCP")
+        return switched
+
+    def _via_transport(self, request: Request, transport: str) -> None:
+        """Change our top Via to ``transport`` (with the sent-by of our
+        socket for it), its parameters and branch kept."""
+        rows = request.headers.fields("Via")
+        items = split_list(rows[0].value)
+        host, port = self.local_address(transport)
+        via = Via(transport, _local_host(host), port, Via.parse(items[0]).params)
+        rows[0].value = ", ".join([str(via), *items[1:]])
+        rows[0].raw = None
+
+    def _note_udp_mtu(self, message: SIPMessage, text: str) -> None:
+        """Log ``text`` and give the trace recorder a note of it about
+        ``message``, when the recorder takes notes (a :class:`~imkit.trace.Trace` does)."""
+        _log.info("%s", text)
+        note = getattr(self.trace, "note", None)
+        if note is not None:
+            note(Note.about(self._now(), NOTE_UDP_MTU, text, message))
 
     def _client_transaction(self, item: Request | OutgoingRequest | ClientTransaction) -> ClientTransaction | None:
         if isinstance(item, ClientTransaction):

@@ -15,7 +15,11 @@ through:
    a simulated user (:mod:`imkit.server.users`), with Record-Route.
 
 Every message in or out is logged (one line, logger ``imkit.server``) and
-recorded in ``server.trace`` when there is one.
+recorded in ``server.trace`` when there is one.  A request the server sends
+(a proxied one, a NOTIFY of the focus) that is larger than 1300 bytes goes
+over TCP even to a UDP target (RFC 3261 18.1.1, done by the endpoint); when
+no TCP connection opens there it goes over UDP, and ``server.trace`` gets a
+note of it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import socket
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -72,7 +75,7 @@ from imkit.sip.errors import ParseError
 from imkit.sip.ids import IdGenerator
 from imkit.sip.transaction import Destination
 from imkit.sip.uri import URI
-from imkit.trace import Direction, Protocol, Trace
+from imkit.trace import Direction, Note, Protocol, Trace
 from imkit.trace import Transport as TraceTransport
 
 __all__ = ["TestServer", "default_groups"]
@@ -81,7 +84,6 @@ _log = logging.getLogger("imkit.server")
 
 #: Requests remembered for fault decisions (dropped branches, decided ones).
 _REMEMBERED = 1024
-_BIND_TRIES = 20
 
 FaultKey = tuple[str, str, int | None, str]
 
@@ -97,6 +99,16 @@ class _ScreenedEndpoint(Endpoint):
     def message_received(self, transport: str, data: bytes, source: Destination, local: tuple[str, int]) -> None:
         if self._screen(transport, data, source, local):
             super().message_received(transport, data, source, local)
+
+
+class _ServerWire(WireLog):
+    """The server's wire log, which also takes the endpoint's notes (a
+    request over ``udp_mtu`` that went over UDP after all, RFC 3261 18.1.1)
+    into the server's trace; the endpoint logs them itself."""
+
+    def note(self, note: Note) -> None:
+        if self.trace is not None:
+            self.trace.note(note)
 
 
 def _fault_key(request: Request) -> FaultKey | None:
@@ -163,7 +175,7 @@ class TestServer:
             auto_create=self.config.auto_users, max_users=self.config.max_users,
             default=self.config.default_behaviour,
             server_header=self.config.server_header, ids=self.ids,
-            msrp_wait=self.config.msrp_wait,
+            msrp_wait=self.config.msrp_wait, max_sessions=self.config.max_user_sessions,
         )
         for name, behaviour in (users or {}).items():
             self.users.add(name, behaviour)
@@ -181,7 +193,7 @@ class TestServer:
         self.services: list[Service] = []
         self.endpoint: Endpoint | None = None
         self._focus = focus
-        self._wire = WireLog(_log, trace, lane="IM server")
+        self._wire = _ServerWire(_log, trace, lane="IM server")
         self._dropped: OrderedDict[FaultKey, Fault] = OrderedDict()
         self._decided: OrderedDict[FaultKey, Fault] = OrderedDict()
         self._record_routes: dict[str, NameAddr] = {}
@@ -333,24 +345,27 @@ class TestServer:
         return Focus(self, groups=definitions)
 
     async def _bind(self) -> Endpoint:
-        """The endpoint, UDP and TCP on one port (a free one when port is 0)."""
+        """The endpoint, UDP and TCP on one port (a free one when port is 0:
+        the endpoint binds UDP, then TCP on the port UDP got, and tries
+        again should TCP find it taken).  UDP always brings TCP on its port
+        (RFC 3261 18.2.1: "For any port and interface that a server listens
+        on for UDP, it MUST listen on that same port and interface for
+        TCP."), also when ``transports`` names UDP alone: requests over 1300
+        bytes travel over it (18.1.1).  ``transports`` says what the server
+        offers (its URI and Record-Route), TCP alone means no UDP socket."""
         config = self.config
-        last: OSError | None = None
-        for _ in range(_BIND_TRIES if config.port == 0 else 1):
-            port = config.port or _free_port(config.host)
-            endpoint = _ScreenedEndpoint(
-                screen=self._screen, host=config.host,
-                udp_port=port if Transport.UDP in config.transports else None,
-                tcp_port=port if Transport.TCP in config.transports else None,
-                handler=self._handle, trace=self._wire, ids=self.ids, send_trying=False,
-                may_send_to=send_policy(config.host),
-            )
-            try:
-                return await endpoint.start()
-            except OSError as exc:
-                last = exc
-                await endpoint.close()
-        raise LocalProtocolError(f"cannot listen on {config.host}:{config.port}: {last}")
+        udp = Transport.UDP in config.transports
+        endpoint = _ScreenedEndpoint(
+            screen=self._screen, host=config.host,
+            udp_port=config.port if udp else None, tcp_port=None if udp else config.port,
+            handler=self._handle, trace=self._wire, ids=self.ids, send_trying=False,
+            may_send_to=send_policy(config.host),
+        )
+        try:
+            return await endpoint.start()
+        except OSError as exc:
+            await endpoint.close()
+            raise LocalProtocolError(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
 
     async def close(self) -> None:
         """End the services and the simulated users, close the sockets."""
@@ -669,11 +684,3 @@ def _remember(table: OrderedDict[FaultKey, Fault], key: FaultKey, fault: Fault) 
     table[key] = fault
     while len(table) > _REMEMBERED:
         table.popitem(last=False)
-
-
-def _free_port(host: str) -> int:
-    """A port free for TCP right now on ``host`` (UDP is tried by binding it)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])

@@ -115,6 +115,8 @@ class ServerConfig:
     #: the behaviour of users created on demand (see imkit.server.behaviour)
     default_behaviour: str = "answer"
     max_users: int = 64
+    #: sessions one simulated user holds at once; past them it answers 486
+    max_user_sessions: int = 64
     #: seconds after the ACK a simulated user's MSRP connection may take to
     #: open and bind; a session whose media never comes up then ends with BYE
     msrp_wait: float = 32.0
@@ -137,7 +139,7 @@ class ServerConfig:
             raise LocalProtocolError("the server needs at least one transport")
         if not 1 <= self.min_expires <= min(self.default_expires, self.max_expires):
             raise LocalProtocolError("need 1 <= min_expires <= default_expires and max_expires")
-        if min(self.max_bindings_per_user, self.max_registered_users, self.max_users) < 1:
+        if min(self.max_bindings_per_user, self.max_registered_users, self.max_users, self.max_user_sessions) < 1:
             raise LocalProtocolError("the bounds on users and bindings are at least 1")
         if not self.msrp_wait > 0:
             raise LocalProtocolError("msrp_wait is a positive number of seconds")

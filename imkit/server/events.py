@@ -20,7 +20,10 @@ notifier.
   only the users that changed, so its size does not depend on the roster.
   A full document larger than :data:`MAX_DOCUMENT` is sent without the
   users' ``<endpoint>`` elements, so rosters of several hundred users still
-  fit a NOTIFY (64 KiB).
+  fit a NOTIFY (64 KiB).  A NOTIFY over 1300 bytes (a full document of more
+  than a couple of users) to a subscriber reached over UDP goes over TCP to
+  the same address (RFC 3261 18.1.1, done by the endpoint: see
+  :mod:`imkit.runtime.endpoint`).
   Versions count the documents sent to the subscription (RFC 4575 section
   4.6: "incremented by one for each new document being sent to a
   subscriber").  A refresh gets a new full document.  One NOTIFY per

@@ -293,6 +293,7 @@ class SimulatedUser:
         server_header: str = SERVER_HEADER,
         ids: IdGenerator | None = None,
         msrp_wait: float = MSRP_WAIT,
+        max_sessions: int | None = None,
     ) -> None:
         if not USER_NAME_RE.fullmatch(name):
             raise LocalProtocolError(f"{name!r} is not a user name for a simulated user")
@@ -305,11 +306,15 @@ class SimulatedUser:
         self.server_header = server_header
         self.ids = ids or IdGenerator()
         self.msrp_wait = msrp_wait
+        #: sessions at once; an INVITE past them gets 486 (Busy Here)
+        self.max_sessions = MAX_SESSIONS if max_sessions is None else max_sessions
+        if self.max_sessions < 1:
+            raise LocalProtocolError("a simulated user takes at least one session")
         self.endpoint: Endpoint | None = None
-        self.dialogs = DialogSet(max_dialogs=MAX_SESSIONS)
+        self.dialogs = DialogSet(max_dialogs=self.max_sessions)
         self.sessions: dict[int, SimSession] = {}
         #: INVITEs being answered (ringing, opening the MSRP listener): each
-        #: holds one of the MAX_SESSIONS places until its session exists or it failed
+        #: holds one of the max_sessions places until its session exists or it failed
         self._answering = 0
         self.messages: deque[ChatLine] = deque(maxlen=MAX_CHAT_LINES)
         #: the requests this user received, newest last (bounded)
@@ -338,7 +343,10 @@ class SimulatedUser:
                 # A simulated user answers or rings at once, so its INVITE
                 # transactions send no 100 of their own (RFC 3261 17.2.1: then
                 # the 100 is a "MAY"); _invite sends one should an answer be late.
-                endpoint = Endpoint(host=self.host, udp_port=0, tcp_port=0, handler=self.handle,
+                # UDP and TCP share one port (RFC 3261 18.2.1: "For any port and
+                # interface that a server listens on for UDP, it MUST listen on
+                # that same port and interface for TCP"), the endpoint's default.
+                endpoint = Endpoint(host=self.host, udp_port=0, handler=self.handle,
                                     trace=self._log, ids=self.ids, may_send_to=send_policy(self.host),
                                     send_trying=False)
                 await endpoint.start()
@@ -414,7 +422,7 @@ class SimulatedUser:
                 if self._listener is None:
                     self._listener = await MSRPListener.start(
                         self.host, 0, on_message=self._log.msrp_hook(),
-                        max_waiting=MAX_SESSIONS, max_connections=MAX_SESSIONS,
+                        max_waiting=self.max_sessions, max_connections=self.max_sessions,
                     )
         return self._listener
 
@@ -511,7 +519,7 @@ class SimulatedUser:
                 # RFC 3891 3: "If no match is found, the UAS rejects the INVITE and
                 # returns a 481 Call/Transaction Does Not Exist response."
                 return self._response(request, 481)
-        if behaviour.answer is Answer.BUSY or len(self.sessions) + self._answering >= MAX_SESSIONS:
+        if behaviour.answer is Answer.BUSY or len(self.sessions) + self._answering >= self.max_sessions:
             return self._response(request, 486)
         if behaviour.answer is Answer.DECLINE:
             return self._response(request, 603)
@@ -716,7 +724,7 @@ class SimulatedUser:
         except (ChannelClosed, TimeoutError, OSError, ProtocolError) as exc:
             if session.acked.is_set() and not session.ended.is_set():
                 # A session whose media never came up holds one of
-                # MAX_SESSIONS places for nothing: end it (RFC 3261 15).
+                # max_sessions places for nothing: end it (RFC 3261 15).
                 _log.info("%s: no MSRP connection in session %s (%s); ending it",
                           self.name, session.call_id, exc or type(exc).__name__)
                 await session.bye()
@@ -789,6 +797,7 @@ class SimulatedUsers:
         server_header: str = SERVER_HEADER,
         ids: IdGenerator | None = None,
         msrp_wait: float = MSRP_WAIT,
+        max_sessions: int | None = None,
     ) -> None:
         self.domain = domain
         self.host = host
@@ -801,6 +810,8 @@ class SimulatedUsers:
         self.server_header = server_header
         self.ids = ids or IdGenerator()
         self.msrp_wait = msrp_wait
+        #: sessions at once per user (None: MAX_SESSIONS)
+        self.max_sessions = max_sessions
         self._users: dict[str, SimulatedUser] = {}
 
     def add(self, name: str, behaviour: Behaviour | Answer | str | None = None) -> SimulatedUser:
@@ -816,6 +827,7 @@ class SimulatedUsers:
             name, self.domain, self.default if behaviour is None else behaviour, host=self.host,
             trace=self.trace, policy=self.policy,
             server_header=self.server_header, ids=self.ids, msrp_wait=self.msrp_wait,
+            max_sessions=self.max_sessions,
         )
         user.is_simulated = self.is_simulated
         self._users[name] = user

@@ -26,7 +26,7 @@ def test_server_options() -> None:
     args = cli.build_parser().parse_args([
         "server", "--port", "0", "--transport", "tcp", "--domain", "ims.test", "--user", "carol=busy",
         "--user", "dave=no-answer:3", "--auth", "bob:pw", "--core", "127.0.0.1:5070", "--min-se", "30",
-        "--no-auto-users", "--no-focus", "--default-behaviour", "decline",
+        "--no-auto-users", "--no-focus", "--default-behaviour", "decline", "--max-user-sessions", "500",
     ])
     options = cli._server_options(args)
     server = TestServer(**options)  # type: ignore[arg-type]
@@ -38,11 +38,12 @@ def test_server_options() -> None:
     assert str(server.users.default) == "decline"
     assert str(server.users["carol"].behaviour) == "busy"
     assert str(server.users["dave"].behaviour) == "no-answer:3:480"
+    assert server.config.max_user_sessions == 500 and server.users["carol"].max_sessions == 500
 
 
 @pytest.mark.parametrize("bad", [["--user", "carol"], ["--auth", "bob"], ["--user", "carol=sleepy"],
                                  ["--fault", "INVITE:2xx"], ["--transport", "sctp"],
-                                 ["--default-behaviour", "grumpy"]])
+                                 ["--default-behaviour", "grumpy"], ["--max-user-sessions", "0"]])
 def test_bad_options_exit_with_1(bad: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["server", "--port", "0", "-q", *bad]) == 1
     assert capsys.readouterr().err.startswith("imkit server: ")

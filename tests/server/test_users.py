@@ -312,7 +312,6 @@ async def test_concurrent_invites_past_the_session_limit_get_486(make_ua, monkey
     """INVITEs that arrive together while the user opens its MSRP listener
     all see room at first: the places must be taken before the first await,
     so the ones over the limit get 486 (Busy Here), never a 500."""
-    monkeypatch.setattr(users_module, "MAX_SESSIONS", 3)
     real_start = MSRPListener.start
 
     async def slow_start(*args: object, **options: object) -> MSRPListener:
@@ -320,7 +319,7 @@ async def test_concurrent_invites_past_the_session_limit_get_486(make_ua, monkey
         return await real_start(*args, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(users_module.MSRPListener, "start", slow_start)
-    async with TestServer(users={"carol": "answer"}, focus=False) as server:
+    async with TestServer(users={"carol": "answer"}, focus=False, max_user_sessions=3) as server:
         alice = await make_ua("alice")
         calls = await asyncio.gather(*(alice.call("carol", server.address) for _ in range(7)))
         statuses = sorted(response.status for _, response, _ in calls)
@@ -426,6 +425,23 @@ async def test_sessions_of_one_user_share_its_listener(make_ua) -> None:
         for channel in (alice_channel, bob_channel):
             await asyncio.wait_for(channel.wait_closed(), WAIT)  # carol closed its end
         assert not carol.sessions and len(carol.dialogs) == 0 and listener.waiting == 0
+
+
+async def test_the_session_bound_is_a_server_setting(make_ua) -> None:
+    """ServerConfig.max_user_sessions (`imkit server --max-user-sessions`):
+    past it a simulated user is busy (486), and a place freed by BYE is
+    taken again."""
+    async with TestServer(users={"carol": "answer"}, focus=False, max_user_sessions=2) as server:
+        alice = await make_ua("alice")
+        dialogs = []
+        for expected in (200, 200, 486):
+            _, response, dialog = await alice.call("carol", server.address)
+            assert response.status == expected
+            dialogs.append(dialog)
+        assert (await alice.in_dialog(dialogs[0], "BYE")).status == 200
+        _, response, _ = await alice.call("carol", server.address)
+        assert response.status == 200
+        assert server.users["carol"].max_sessions == 2
 
 
 async def test_a_session_that_ends_unconnected_leaves_the_listener(make_ua) -> None:
