@@ -265,7 +265,11 @@ class SimSession:
             return
         self.ended.set()
         if self.timer is not None:
-            await self.timer.close()
+            timer, self.timer = self.timer, None
+            # the timer holds this session's bound methods: dropping it breaks
+            # the cycle, so reference counting frees the session at once
+            # instead of the cyclic collector, whose pauses stall the server
+            await timer.close()
         self.dialog.terminate()
         self.user._forget(self)
         if self.channel is not None:
