@@ -6,13 +6,15 @@ run, an application), whose collector settings are not the server's to
 change.
 
 Why: under load every finished call stays in memory for its transactions'
-32 s (RFC 3261 Timers H, J and K, 64*T1), about 600 parsed objects per
-call, so the collector's older generations hold hundreds of thousands of
-live objects and CPython's default thresholds (700, 10, 10) walk them again
-and again: about 29 % of the server's CPU at 80 calls/s (BENCHMARKS.md,
-"1-1 session load").  Freezing what start-up built and collecting the
-young generation less often removes most of that; cyclic garbage is still
-collected, in larger batches.
+32 s (RFC 3261 Timers H, J and K, 64*T1; RFC 6026 Timer L).  Settled
+transactions keep only bytes and keys (about 18 tracked objects per call,
+see :mod:`imkit.sip.transaction`), and a finished call leaves no reference
+cycle, so reference counting frees everything else at once.  Still, at a
+few hundred calls/s the young generation is mostly such live objects, and
+CPython's default thresholds (700, 10, 10) would walk them again and again.
+Freezing what start-up built and collecting the young generation every
+50 000 allocations keeps the collector to a few percent of the CPU with
+pauses of tens of milliseconds (BENCHMARKS.md, "1-1 session load").
 """
 
 from __future__ import annotations

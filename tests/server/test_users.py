@@ -4,6 +4,7 @@ session timers, chat, and the requests a user agent refuses."""
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -442,6 +443,26 @@ async def test_the_session_bound_is_a_server_setting(make_ua) -> None:
         _, response, _ = await alice.call("carol", server.address)
         assert response.status == 200
         assert server.users["carol"].max_sessions == 2
+
+
+async def test_an_ended_session_is_freed_without_the_cycle_collector(make_ua) -> None:
+    """A finished call leaves no reference cycle behind: with the cyclic
+    collector off, reference counting alone frees every session (under load
+    the collector's pauses stalled the server past sipp's retransmissions)."""
+    async with TestServer(users={"carol": "answer"}, focus=False) as server:
+        alice = await make_ua("alice")
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(3):
+                _, response, dialog = await alice.call("carol", server.address)
+                assert response.status == 200
+                assert (await alice.in_dialog(dialog, "BYE")).status == 200
+            await asyncio.sleep(0.05)  # the sessions' cancelled tasks finish
+            assert not server.users["carol"].sessions
+            assert [o for o in gc.get_objects() if isinstance(o, users_module.SimSession)] == []
+        finally:
+            gc.enable()
 
 
 async def test_a_session_that_ends_unconnected_leaves_the_listener(make_ua) -> None:
