@@ -175,7 +175,17 @@ def start_imkit(port: int, workdir: Path, profile: Path | None) -> subprocess.Po
         argv += ["-m", "cProfile", "-o", str(profile)]
     argv += ["-m", "imkit.cli", "server", "--host", HOST, "--port", str(port), "--transport", "udp",
              "--user", f"{CALLEE_USER}=answer", "--max-user-sessions", str(MAX_USER_SESSIONS), "-q"]
-    out = workdir / "imkit-server.out"
+    return start_listening("imkit server", argv, workdir / "imkit-server.out")
+
+
+def start_floor(mode: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """``bench/python_floor.py`` on HOST:port, once it says it listens."""
+    argv = [sys.executable, str(FLOOR), "--mode", mode, "--port", str(port)]
+    return start_listening("python floor", argv, workdir / "python-floor.out")
+
+
+def start_listening(what: str, argv: list[str], out: Path) -> subprocess.Popen[bytes]:
+    """Start ``argv`` with its output in ``out``, once it prints "listening"."""
     with out.open("wb") as log:
         proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT)
@@ -183,22 +193,7 @@ def start_imkit(port: int, workdir: Path, profile: Path | None) -> subprocess.Po
     while b"listening" not in out.read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:
             stop(proc)
-            raise RuntimeError(f"imkit server did not start: {out.read_bytes()[-2000:]!r}")
-        time.sleep(0.05)
-    return proc
-
-
-def start_floor(mode: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    """``bench/python_floor.py`` on HOST:port, once it says it listens."""
-    out = workdir / "python-floor.out"
-    with out.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, str(FLOOR), "--mode", mode, "--port", str(port)],
-                                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + START_TIMEOUT
-    while b"listening" not in out.read_bytes():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            raise RuntimeError(f"python floor did not start: {out.read_bytes()[-2000:]!r}")
+            raise RuntimeError(f"{what} did not start: {out.read_bytes()[-2000:]!r}")
         time.sleep(0.05)
     return proc
 
