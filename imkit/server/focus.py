@@ -930,7 +930,7 @@ class Focus:
             return Outcome(481, "Call/Transaction Does Not Exist")
         leg.state = LegState.ENDED
         conference = leg.conference
-        leg.timer.cancel()
+        leg.timer.release()
         if self._current.get((conference.id, leg.aor)) is leg:
             del self._current[(conference.id, leg.aor)]
             if leave:

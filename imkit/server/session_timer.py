@@ -140,6 +140,10 @@ def negotiate(request: Request, policy: TimerPolicy) -> Negotiated | TooSmall | 
 Callback = Callable[[], Awaitable[None]]
 
 
+async def _nothing() -> None:
+    """The callback of a released timer."""
+
+
 class SessionTimer:
     """The timer of one session: BYE on expiry, or refreshes when we refresh.
 
@@ -157,6 +161,7 @@ class SessionTimer:
         self._handle: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._deadline: float | None = None
+        self._released = False
 
     @property
     def deadline(self) -> float | None:
@@ -171,7 +176,7 @@ class SessionTimer:
         """(Re)arm for a session just established or refreshed; ``None`` disarms."""
         self.cancel()
         self.params = params
-        if params is None:
+        if params is None or self._released:
             return
         loop = asyncio.get_running_loop()
         we_refresh = params.refresher is Refresher.UAS and self.on_refresh is not None
@@ -187,6 +192,16 @@ class SessionTimer:
             self._handle.cancel()
         self._handle = None
         self._deadline = None
+
+    def release(self) -> None:
+        """Disarm for good (the session ended) and drop the callbacks: they
+        refer to the session, which refers to this timer, and that cycle
+        would leave the session to the cyclic collector.  A later
+        :meth:`start` (a refresh answered after the end) arms nothing."""
+        self.cancel()
+        self._released = True
+        self.on_expire = _nothing
+        self.on_refresh = None
 
     def _fire(self, callback: Callback) -> None:
         self._handle = None

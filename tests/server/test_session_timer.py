@@ -103,3 +103,28 @@ async def test_close_stops_a_running_callback() -> None:
     timer.start(Negotiated(1, Refresher.UAC, True))
     await asyncio.wait_for(started.wait(), 2)
     await asyncio.wait_for(timer.close(), 1)
+
+
+async def test_release_drops_the_callbacks_and_arms_nothing_after() -> None:
+    """A released timer (its session ended) keeps no reference to the
+    session's callbacks, and a refresh answered after the end arms nothing."""
+
+    class Session:
+        def __init__(self) -> None:
+            self.expired = False
+            self.timer = SessionTimer(self.expire)
+
+        async def expire(self) -> None:
+            self.expired = True
+
+    session = Session()
+    session.timer.start(Negotiated(90, Refresher.UAC, True))
+    assert session.timer.armed
+    session.timer.release()
+    assert not session.timer.armed
+    assert session.timer.on_refresh is None
+    assert getattr(session.timer.on_expire, "__self__", None) is not session
+    session.timer.start(Negotiated(1, Refresher.UAC, True))
+    assert not session.timer.armed and session.timer.params is not None
+    await session.timer.close()
+    assert not session.expired
