@@ -412,9 +412,9 @@ def _connection(lines: Iterable[Line]) -> Connection | None:
 
 # The descriptions are frozen and their lines immutable, so what is read from
 # them (typed views, bytes, offsets) is computed once and kept in the
-# instance's __dict__ under these names (outside the dataclass fields: not
-# compared, hashed or shown).
-_MISSING = object()
+# instance's __dict__ (functools.cached_property, or under "_bytes",
+# "_offsets" and "_msrp"): outside the dataclass fields, so not compared,
+# hashed or shown.
 _new = object.__new__
 
 
@@ -430,30 +430,18 @@ class MediaDescription:
         if any(line.type == "m" for line in self.lines[1:]):
             raise LocalProtocolError("a media description has one m= line")
 
-    @property
+    @functools.cached_property
     def media_line(self) -> MediaLine:
-        cache = self.__dict__
-        line = cache.get("_media_line")
-        if line is None:
-            line = cache["_media_line"] = MediaLine.parse(self.lines[0].value)
-        return line
+        return MediaLine.parse(self.lines[0].value)
 
-    @property
+    @functools.cached_property
     def connection(self) -> Connection | None:
         """The first media-level ``c=``, if any."""
-        cache = self.__dict__
-        connection = cache.get("_connection", _MISSING)
-        if connection is _MISSING:
-            connection = cache["_connection"] = _connection(self.lines)
-        return connection  # type: ignore[return-value]
+        return _connection(self.lines)
 
-    @property
+    @functools.cached_property
     def attributes(self) -> tuple[Attribute, ...]:
-        cache = self.__dict__
-        attributes = cache.get("_attributes")
-        if attributes is None:
-            attributes = cache["_attributes"] = _attributes(self.lines)
-        return attributes
+        return _attributes(self.lines)
 
     def attribute_values(self, name: str) -> list[str | None]:
         """Values of every ``a=<name>`` line, in order (``None`` for flags)."""
@@ -511,7 +499,7 @@ class SessionDescription:
         cache = sd.__dict__
         cache["session"] = tuple(session)
         cache["media"] = tuple(media)
-        cache["_lines"] = tuple(lines)
+        cache["lines"] = tuple(lines)
         cache["_offsets"] = offsets
         # Every line writes back the bytes it was read from.
         cache["_bytes"] = data
@@ -531,14 +519,10 @@ class SessionDescription:
                 session.append(line)
         return cls(tuple(session), tuple(MediaDescription(tuple(m)) for m in media))
 
-    @property
+    @functools.cached_property
     def lines(self) -> tuple[Line, ...]:
         """Every line, in order."""
-        cache = self.__dict__
-        lines = cache.get("_lines")
-        if lines is None:
-            lines = cache["_lines"] = self.session + tuple(line for m in self.media for line in m.lines)
-        return lines
+        return self.session + tuple(line for m in self.media for line in m.lines)
 
     def __bytes__(self) -> bytes:
         cache = self.__dict__
@@ -574,23 +558,15 @@ class SessionDescription:
     def session_name(self) -> str:
         return self.session[2].value
 
-    @property
+    @functools.cached_property
     def connection(self) -> Connection | None:
         """The session-level ``c=``, if any."""
-        cache = self.__dict__
-        connection = cache.get("_connection", _MISSING)
-        if connection is _MISSING:
-            connection = cache["_connection"] = _connection(self.session)
-        return connection  # type: ignore[return-value]
+        return _connection(self.session)
 
-    @property
+    @functools.cached_property
     def attributes(self) -> tuple[Attribute, ...]:
         """Session-level attributes."""
-        cache = self.__dict__
-        attributes = cache.get("_attributes")
-        if attributes is None:
-            attributes = cache["_attributes"] = _attributes(self.session)
-        return attributes
+        return _attributes(self.session)
 
     def connection_for(self, media: MediaDescription) -> Connection:
         """The ``c=`` that applies to ``media``: its own, else the session's."""
