@@ -33,7 +33,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from imkit.errors import LocalProtocolError
 from imkit.sip.builders import make_ack_for_non2xx, make_response
@@ -742,6 +742,35 @@ def response_event(status: int, *, from_tu: bool) -> Event:
     return Event.TU_300_699 if from_tu else Event.RESPONSE_300_699
 
 
+_Kept = TypeVar("_Kept")
+
+
+class _UntilReleased(Generic[_Kept]):
+    """A transaction attribute kept only until :meth:`Transaction.release`
+    (in the slot of the same name with a leading ``_``): reading it
+    afterwards raises :class:`~imkit.errors.LocalProtocolError` naming
+    ``what`` was dropped."""
+
+    def __init__(self, what: str, doc: str | None = None) -> None:
+        self.what = what
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    @overload
+    def __get__(self, txn: None, owner: type | None = None) -> _UntilReleased[_Kept]: ...
+    @overload
+    def __get__(self, txn: Transaction, owner: type | None = None) -> _Kept: ...
+
+    def __get__(self, txn: Transaction | None, owner: Any = None) -> Any:
+        if txn is None:
+            return self
+        if txn.released:
+            raise txn._gone(self.what)
+        return getattr(txn, self.slot)
+
+
 class Transaction:
     """One running transaction: a :class:`Machine`, its state and its timers.
 
@@ -779,12 +808,8 @@ class Transaction:
     def kind(self) -> Kind:
         return self.machine.kind
 
-    @property
-    def request(self) -> Request:
-        """The request that created the transaction (until :meth:`release`)."""
-        if self._request is None:
-            raise self._gone("request")
-        return self._request
+    request: _UntilReleased[Request] = _UntilReleased(
+        "request", "The request that created the transaction (until :meth:`release`).")
 
     @property
     def terminated(self) -> bool:
@@ -948,25 +973,11 @@ class ClientTransaction(Transaction):
         #: a CANCEL waiting for the first provisional response (RFC 3261 9.1).
         self.pending_cancel: ClientTransaction | None = None
 
-    @property
-    def data(self) -> bytes:
-        """The request's bytes, fixed at creation (retransmissions are identical)."""
-        if self._data is None:
-            raise self._gone("request bytes")
-        return self._data
-
-    @property
-    def last_response(self) -> Response | None:
-        if self.released:
-            raise self._gone("last response")
-        return self._last_response
-
-    @property
-    def ack(self) -> SendMessage | None:
-        """The ACK this INVITE transaction sent for a non-2xx final response."""
-        if self.released:
-            raise self._gone("ACK")
-        return self._ack
+    data: _UntilReleased[bytes] = _UntilReleased(
+        "request bytes", "The request's bytes, fixed at creation (retransmissions are identical).")
+    last_response: _UntilReleased[Response | None] = _UntilReleased("last response")
+    ack: _UntilReleased[SendMessage | None] = _UntilReleased(
+        "ACK", "The ACK this INVITE transaction sent for a non-2xx final response.")
 
     def release(self) -> None:
         super().release()
@@ -1074,17 +1085,8 @@ class ServerTransaction(Transaction):
         self._to_tag: str | None = None
         self._request_to_tag: str | None = None
 
-    @property
-    def last_provisional(self) -> SendMessage | None:
-        if self.released:
-            raise self._gone("provisional response")
-        return self._last_provisional
-
-    @property
-    def last_final(self) -> SendMessage | None:
-        if self.released:
-            raise self._gone("final response")
-        return self._last_final
+    last_provisional: _UntilReleased[SendMessage | None] = _UntilReleased("provisional response")
+    last_final: _UntilReleased[SendMessage | None] = _UntilReleased("final response")
 
     @property
     def to_tag(self) -> str | None:
